@@ -1,0 +1,28 @@
+// SHA-256 digests (OpenSSL) and their hex form.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tokenledger::core {
+
+using Sha256Digest = std::array<std::uint8_t, 32>;
+
+// SHA-256 of data. Thread-safe; reuses a per-thread OpenSSL context, so the hot path does not
+// allocate after a thread's first call. Aborts the process if OpenSSL itself fails (it only
+// does on memory exhaustion, where nothing sane is left to do).
+Sha256Digest Sha256(std::string_view data);
+
+// SHA-256(prefix || data), the hash-chain step.
+Sha256Digest Sha256Chained(const Sha256Digest& prefix, std::string_view data);
+
+// 64 lowercase hex characters.
+std::string ToHex(const Sha256Digest& digest);
+
+// Constant-time equality of two byte strings of the same length (OpenSSL CRYPTO_memcmp);
+// false when the lengths differ.
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace tokenledger::core

@@ -1,0 +1,33 @@
+// The byte encoding of events (cereal portable binary). The layout is specified in
+// docs/events.md; a stored field is never changed, a new schema version is added instead.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "events/event.h"
+
+namespace tokenledger::events {
+
+inline constexpr std::uint8_t kTagTokenCreated = 1;
+inline constexpr std::uint8_t kTagTokenRevoked = 2;
+inline constexpr std::uint8_t kTagTokenExpired = 3;
+inline constexpr std::uint8_t kSchemaVersion = 1;
+// Larger stored events are rejected before decoding (the largest real one is under 1 KiB).
+inline constexpr size_t kMaxStoredEventSize = 16 * 1024;
+
+// The canonical bytes of an event: what the hash covers (everything except the two hashes).
+std::string EncodeCanonical(std::uint64_t seq, core::Timestamp recorded_at, std::string_view actor,
+                            const EventPayload& payload);
+
+// The value stored under the event's key: canonical bytes || prev_hash || hash.
+std::string EncodeStored(const Event& event);
+
+// Decodes a stored value after checking that its hash matches its bytes, so cereal never
+// reads bytes the chain does not vouch for. Corruption on a size, hash or decoding failure,
+// or when an unknown type tag or schema version is found. Does not check prev_hash linkage.
+core::Result<Event> DecodeStored(std::string_view bytes);
+
+}  // namespace tokenledger::events

@@ -1,0 +1,163 @@
+#include "events/event_store.h"
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "core/log.h"
+#include "events/event_codec.h"
+
+namespace tokenledger::events {
+namespace {
+
+std::uint64_t DecodeKey(std::string_view key) {
+  std::uint64_t seq = 0;
+  for (unsigned char c : key) seq = (seq << 8) | c;
+  return seq;
+}
+
+}  // namespace
+
+std::string EventKey(std::uint64_t seq) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    key[i] = static_cast<char>(seq & 0xff);
+    seq >>= 8;
+  }
+  return key;
+}
+
+core::Result<std::unique_ptr<EventStore>> EventStore::Open(Storage& storage) {
+  std::unique_ptr<EventStore> store(new EventStore(storage));
+  core::Status s = store->LoadHead();
+  if (!s.ok()) return s;
+  return store;
+}
+
+core::Status EventStore::LoadHead() {
+  std::unique_ptr<rocksdb::Iterator> it(
+      storage_.db()->NewIterator(rocksdb::ReadOptions(), storage_.events()));
+  it->SeekToLast();
+  core::Sha256Digest hash{};
+  std::uint64_t seq = 0;
+  if (it->Valid()) {
+    if (it->key().size() != 8) return core::Status::Corruption("event key is not 8 bytes");
+    core::Result<Event> last = DecodeStored(std::string_view(it->value().data(), it->value().size()));
+    if (!last.ok()) return last.status();
+    if (last->seq != DecodeKey(std::string_view(it->key().data(), it->key().size())))
+      return core::Status::Corruption("last event's seq does not match its key");
+    seq = last->seq;
+    hash = last->hash;
+  }
+  core::Status s = FromRocksDb(it->status(), "reading the event log head");
+  if (!s.ok()) return s;
+  std::lock_guard lock(head_mutex_);
+  head_hash_ = hash;
+  head_seq_.store(seq, std::memory_order_release);
+  return core::Status::Ok();
+}
+
+core::Sha256Digest EventStore::head_hash() const {
+  std::lock_guard lock(head_mutex_);
+  return head_hash_;
+}
+
+core::Result<std::vector<Event>> EventStore::Append(std::vector<NewEvent> events) {
+  std::lock_guard lock(append_mutex_);
+  if (storage_.read_only()) return core::Status::Unavailable("the event store is read-only");
+  if (failed()) return core::Status::Unavailable("the event store refuses writes after a failed write");
+  std::vector<Event> appended;
+  appended.reserve(events.size());
+  rocksdb::WriteBatch batch;
+  std::uint64_t seq = head_seq();
+  core::Sha256Digest prev = head_hash();
+  for (NewEvent& e : events) {
+    Event event;
+    event.seq = ++seq;
+    event.recorded_at = e.recorded_at;
+    event.actor = std::move(e.actor);
+    event.payload = std::move(e.payload);
+    event.prev_hash = prev;
+    std::string canonical = EncodeCanonical(event.seq, event.recorded_at, event.actor, event.payload);
+    event.hash = core::Sha256Chained(prev, canonical);
+    prev = event.hash;
+    canonical.append(reinterpret_cast<const char*>(event.prev_hash.data()), 32);
+    canonical.append(reinterpret_cast<const char*>(event.hash.data()), 32);
+    rocksdb::Status s = batch.Put(storage_.events(), EventKey(event.seq), canonical);
+    if (!s.ok()) return FromRocksDb(s, "building the event batch");
+    appended.push_back(std::move(event));
+  }
+  if (appended.empty()) return appended;
+  rocksdb::WriteOptions options;
+  options.sync = true;
+  rocksdb::Status s = storage_.db()->Write(options, &batch);
+  if (!s.ok()) {
+    // As leveldb does after a failed sync: the batch may or may not be on disk, so any further
+    // append could fork the chain or leave a gap. Refuse all writes until a restart recovers.
+    failed_.store(true, std::memory_order_release);
+    core::Status status = FromRocksDb(s, "appending events");
+    core::Log(core::LogLevel::kError, "event store now refuses writes: " + status.ToString());
+    return core::Status::Unavailable(status.message());
+  }
+  {
+    std::lock_guard head_lock(head_mutex_);
+    head_hash_ = prev;
+    head_seq_.store(seq, std::memory_order_release);
+  }
+  return appended;
+}
+
+core::Status EventStore::ScanRaw(
+    std::uint64_t from, const std::function<bool(std::uint64_t, std::string_view)>& visit) const {
+  return ScanStoredEvents(storage_, from, visit);
+}
+
+core::Status ScanStoredEvents(const Storage& storage, std::uint64_t from,
+                              const std::function<bool(std::uint64_t, std::string_view)>& visit) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      storage.db()->NewIterator(rocksdb::ReadOptions(), storage.events()));
+  for (it->Seek(EventKey(from)); it->Valid(); it->Next()) {
+    if (it->key().size() != 8) return core::Status::Corruption("event key is not 8 bytes");
+    if (!visit(DecodeKey(std::string_view(it->key().data(), 8)),
+               std::string_view(it->value().data(), it->value().size())))
+      break;
+  }
+  return FromRocksDb(it->status(), "scanning events");
+}
+
+core::Status EventStore::Scan(std::uint64_t from,
+                              const std::function<bool(const Event&)>& visit) const {
+  core::Status failure = core::Status::Ok();
+  core::Status s = ScanRaw(from, [&](std::uint64_t seq, std::string_view bytes) {
+    core::Result<Event> event = DecodeStored(bytes);
+    if (!event.ok()) {
+      failure = core::Status::Corruption("event " + std::to_string(seq) + ": " +
+                                         event.status().message());
+      return false;
+    }
+    if (event->seq != seq) {
+      failure = core::Status::Corruption("event under key " + std::to_string(seq) +
+                                         " says seq " + std::to_string(event->seq));
+      return false;
+    }
+    return visit(*event);
+  });
+  return failure.ok() ? s : failure;
+}
+
+core::Result<Event> EventStore::Read(std::uint64_t seq) const {
+  std::string value;
+  rocksdb::Status s = storage_.db()->Get(rocksdb::ReadOptions(), storage_.events(), EventKey(seq), &value);
+  if (s.IsNotFound()) return core::Status::NotFound("no event " + std::to_string(seq));
+  if (!s.ok()) return FromRocksDb(s, "reading event " + std::to_string(seq));
+  return DecodeStored(value);
+}
+
+core::Status EventStore::Refresh() {
+  if (storage_.read_only()) {
+    core::Status s = FromRocksDb(storage_.db()->TryCatchUpWithPrimary(), "catching up with primary");
+    if (!s.ok()) return s;
+  }
+  return LoadHead();
+}
+
+}  // namespace tokenledger::events

@@ -1,0 +1,78 @@
+// The ledger's event log on RocksDB: append-only, gapless, hash-chained.
+//
+// There is deliberately no way to change or delete an event through this class or any other
+// in the code base.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "events/event.h"
+#include "events/storage.h"
+
+namespace tokenledger::events {
+
+// Thread safety: Append is for one writer thread at a time (it is serialised internally as a
+// guard, but ordering decisions belong to that one writer). Reads and the head accessors are
+// safe from any thread.
+class EventStore {
+ public:
+  // Reads the head (last seq and hash) of the log in storage. storage must outlive the store.
+  // Corruption if the last stored event does not decode.
+  static core::Result<std::unique_ptr<EventStore>> Open(Storage& storage);
+
+  // Numbers events head+1, head+2 ..., chains their hashes and writes them as one RocksDB
+  // WriteBatch with sync=true: all are durable when this returns them, or none is written.
+  // After a failed write the store refuses every further append (Unavailable): RocksDB may or
+  // may not have persisted the batch, so guessing would risk a fork of the chain. A restart
+  // recovers from what is on disk.
+  core::Result<std::vector<Event>> Append(std::vector<NewEvent> events);
+
+  // Seq of the last event (0 when empty) and its hash (32 zero bytes when empty).
+  std::uint64_t head_seq() const { return head_seq_.load(std::memory_order_acquire); }
+  core::Sha256Digest head_hash() const;
+  // True once an append has failed; see Append.
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+
+  // Visits events with seq >= from in seq order, until visit returns false or the log ends.
+  // Each event's own hash is checked while decoding (Corruption on mismatch); chain linkage and
+  // gaps are the caller's to check (see projections/ledger_verifier.h).
+  core::Status Scan(std::uint64_t from, const std::function<bool(const Event&)>& visit) const;
+
+  // Visits the raw stored key seq and value of events with seq >= from, without decoding.
+  core::Status ScanRaw(std::uint64_t from,
+                       const std::function<bool(std::uint64_t, std::string_view)>& visit) const;
+
+  // Reads the event with this seq; NotFound if there is none.
+  core::Result<Event> Read(std::uint64_t seq) const;
+
+  // For a secondary instance: catch up with the primary's writes and re-read the head.
+  core::Status Refresh();
+
+ private:
+  explicit EventStore(Storage& storage) : storage_(storage) {}
+  core::Status LoadHead();
+
+  Storage& storage_;
+  std::mutex append_mutex_;
+  mutable std::mutex head_mutex_;  // guards head_hash_
+  std::atomic<std::uint64_t> head_seq_{0};
+  core::Sha256Digest head_hash_{};
+  std::atomic<bool> failed_{false};
+};
+
+// Visits the raw stored events of storage with seq >= from, without decoding them and without
+// needing a readable head (the verifier uses it on damaged logs).
+core::Status ScanStoredEvents(const Storage& storage, std::uint64_t from,
+                              const std::function<bool(std::uint64_t, std::string_view)>& visit);
+
+// The 8-byte big-endian key of seq, so RocksDB's bytewise order is seq order.
+std::string EventKey(std::uint64_t seq);
+
+}  // namespace tokenledger::events

@@ -1,0 +1,61 @@
+// The RocksDB database of a data dir and every column family in it, declared in one place.
+//
+//   events  : big-endian uint64 seq -> stored event (events/event_codec.h); append-only
+//   tokens  : token id -> projection row (projections/projection_store.h)
+//   meta    : small named values, e.g. the seq the persisted projection reflects
+//
+// Layout and recovery rules: docs/storage_format.md.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class Status;
+}  // namespace rocksdb
+
+namespace tokenledger::events {
+
+// Owns the open database. Thread-safe as RocksDB is; the handles live as long as this object.
+class Storage {
+ public:
+  // Opens (creating if missing) the data dir for reading and writing. RocksDB's LOCK file keeps
+  // a second process out: that case is Unavailable with a message naming the data dir.
+  static core::Result<std::unique_ptr<Storage>> OpenPrimary(const std::string& data_dir);
+
+  // Opens a data dir read-only as a RocksDB secondary instance, which works while a server
+  // has it open. secondary_dir holds the secondary's own logs (a fresh temp dir is fine).
+  static core::Result<std::unique_ptr<Storage>> OpenSecondary(const std::string& data_dir,
+                                                              const std::string& secondary_dir);
+
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  bool read_only() const { return read_only_; }
+  rocksdb::DB* db() const { return db_; }
+  rocksdb::ColumnFamilyHandle* events() const { return events_; }
+  rocksdb::ColumnFamilyHandle* tokens() const { return tokens_; }
+  rocksdb::ColumnFamilyHandle* meta() const { return meta_; }
+
+ private:
+  Storage() = default;
+  static core::Result<std::unique_ptr<Storage>> Open(const std::string& data_dir,
+                                                     const std::string* secondary_dir);
+
+  rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* default_ = nullptr;
+  rocksdb::ColumnFamilyHandle* events_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tokens_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  bool read_only_ = false;
+};
+
+// Translates a RocksDB status at the edge of the RocksDB files.
+core::Status FromRocksDb(const rocksdb::Status& status, const std::string& context);
+
+}  // namespace tokenledger::events

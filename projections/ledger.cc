@@ -1,0 +1,326 @@
+#include "projections/ledger.h"
+
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/log.h"
+#include "core/names.h"
+#include "core/token_format.h"
+#include "events/lifecycle_rules.h"
+
+namespace tokenledger::projections {
+namespace {
+
+constexpr auto kSweepInterval = std::chrono::milliseconds(200);
+// Bounds one group's WriteBatch; the rest waits for the next fsync.
+constexpr size_t kMaxCommandsPerGroup = 1024;
+constexpr size_t kMaxExpiriesPerGroup = 1000;
+
+}  // namespace
+
+std::string_view RevokeResultName(RevokeResult result) {
+  switch (result) {
+    case RevokeResult::kRevoked: return "revoked";
+    case RevokeResult::kNotFound: return "not_found";
+    case RevokeResult::kAlreadyRevoked: return "already_revoked";
+    case RevokeResult::kExpired: return "expired";
+  }
+  return "unknown";
+}
+
+// What a decided command will be told once its events are durable.
+struct Ledger::PendingReply {
+  Command* command;
+  core::Status rejection;                // non-ok: reply with it, no events
+  std::string created_id, secret;        // create
+  std::vector<RevokeOutcome> outcomes;   // revoke
+};
+
+Ledger::Ledger(LedgerOptions options)
+    : options_(std::move(options)), clock_(options_.clock ? options_.clock : &system_clock_) {}
+
+core::Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
+  if (options.max_lifetime_days < 1 || options.max_lifetime_days > kDefaultMaxLifetimeDays)
+    return core::Status::InvalidArgument("max lifetime must be 1-366 days");
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(options)));
+  core::Status s = ledger->Load();
+  if (!s.ok()) return s;
+  ledger->writer_ = std::thread([l = ledger.get()] { l->WriterLoop(); });
+  return ledger;
+}
+
+core::Status Ledger::Load() {
+  auto storage = events::Storage::OpenPrimary(options_.data_dir);
+  if (!storage.ok()) return storage.status();
+  storage_ = std::move(storage).value();
+  auto store = events::EventStore::Open(*storage_);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+  projection_store_ = std::make_unique<ProjectionStore>(*storage_);
+
+  std::uint64_t head = store_->head_seq();
+  auto checkpoint = projection_store_->Load(table_);
+  bool rebuild = !checkpoint.ok() || *checkpoint > head;
+  if (rebuild) {
+    // The projection is derived data: when it cannot be trusted, the log rebuilds it.
+    core::Log(core::LogLevel::kWarn,
+              "token projection unusable (" +
+                  (checkpoint.ok() ? std::string("ahead of the log") : checkpoint.status().ToString()) +
+                  "); rebuilding it from the full log");
+    table_ = TokenTable();
+  }
+  loaded_checkpoint_ = rebuild ? 0 : *checkpoint;
+  core::Status apply_status = core::Status::Ok();
+  core::Status scan = store_->Scan(loaded_checkpoint_ + 1, [&](const events::Event& e) {
+    apply_status = table_.Apply(e);
+    ++replayed_events_;
+    return apply_status.ok();
+  });
+  if (!scan.ok()) return scan;
+  if (!apply_status.ok()) return apply_status;
+  if (rebuild || replayed_events_ > 0) {
+    core::Status saved = projection_store_->SaveAll(table_, head);
+    if (!saved.ok()) return saved;
+  }
+  for (const auto& [id, r] : table_.records()) {
+    if (r.status != events::TokenStatus::kActive) continue;
+    index_.Insert({r.secret_digest, r.id, r.namespace_id, r.expires_at});
+    expiry_queue_.emplace(r.expires_at, r.id);
+  }
+  return core::Status::Ok();
+}
+
+Ledger::~Ledger() { Stop(); }
+
+void Ledger::Stop() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (stopping_ && !writer_.joinable()) return;
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+bool Ledger::writable() const {
+  std::lock_guard lock(queue_mutex_);
+  return !stopping_ && !store_->failed() && !projection_failed_.load();
+}
+
+size_t Ledger::active_tokens() const {
+  std::shared_lock lock(table_mutex_);
+  size_t n = 0;
+  core::Timestamp now = clock_->Now();
+  for (const auto& [id, r] : table_.records())
+    if (events::EffectiveStatus(r.status, r.expires_at, now) == events::TokenStatus::kActive) ++n;
+  return n;
+}
+
+std::optional<TokenRecord> Ledger::Get(std::string_view ns, std::string_view id) const {
+  std::shared_lock lock(table_mutex_);
+  const TokenRecord* r = table_.Find(id);
+  if (r == nullptr || r->namespace_id != ns) return std::nullopt;
+  return *r;
+}
+
+TokenTable::Page Ledger::List(std::string_view ns, StatusFilter filter, size_t limit,
+                              std::optional<std::uint64_t> cursor) const {
+  std::shared_lock lock(table_mutex_);
+  return table_.List(ns, filter, limit, cursor, clock_->Now());
+}
+
+void Ledger::Create(CreateTokenCommand command, CreateDone done) {
+  core::Status s = core::ValidateNamespace(command.namespace_id);
+  if (s.ok()) s = core::ValidateTokenName(command.name);
+  if (s.ok()) s = core::ValidateActor(command.actor);
+  if (!s.ok()) return done(s);
+  Enqueue(Command{std::move(command), std::move(done), nullptr});
+}
+
+void Ledger::Revoke(RevokeTokensCommand command, RevokeDone done) {
+  core::Status s = core::ValidateNamespace(command.namespace_id);
+  if (s.ok()) s = core::ValidateActor(command.actor);
+  if (s.ok()) s = core::ValidateReason(command.reason);
+  if (s.ok() && (command.ids.empty() || command.ids.size() > kMaxRevokeIds))
+    s = core::Status::InvalidArgument("ids must hold 1-1000 token ids");
+  if (!s.ok()) return done(s);
+  Enqueue(Command{std::move(command), nullptr, std::move(done)});
+}
+
+void Ledger::Enqueue(Command command) {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!stopping_) {
+      queue_.push_back(std::move(command));
+      queue_cv_.notify_one();
+      return;
+    }
+  }
+  core::Status refused = core::Status::Unavailable("the ledger is shutting down");
+  if (command.create_done) command.create_done(refused);
+  if (command.revoke_done) command.revoke_done(refused);
+}
+
+void Ledger::WriterLoop() {
+  for (;;) {
+    std::deque<Command> group;
+    {
+      std::unique_lock lock(queue_mutex_);
+      queue_cv_.wait_for(lock, kSweepInterval, [&] { return stopping_ || !queue_.empty(); });
+      // While this thread fsyncs, new commands queue up; they all share the next fsync.
+      size_t n = std::min(queue_.size(), kMaxCommandsPerGroup);
+      for (size_t i = 0; i < n; ++i) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      if (group.empty() && stopping_) return;
+    }
+    ProcessGroup(std::move(group));
+  }
+}
+
+void Ledger::ProcessGroup(std::deque<Command> commands) {
+  core::Timestamp now = clock_->Now();
+  std::vector<events::NewEvent> new_events;
+  std::vector<PendingReply> replies;
+  replies.reserve(commands.size());
+  // Decisions within one group see the effects of the earlier ones before they are durable.
+  std::unordered_map<std::string, events::TokenStatus> pending_status;
+  std::unordered_set<std::string> pending_ids;
+
+  auto recorded_status = [&](const TokenRecord& r) {
+    auto it = pending_status.find(r.id);
+    return it == pending_status.end() ? r.status : it->second;
+  };
+
+  if (!store_->failed() && !projection_failed_) {
+    size_t expiries = 0;
+    for (auto it = expiry_queue_.begin();
+         it != expiry_queue_.end() && it->first <= now && expiries < kMaxExpiriesPerGroup; ++it) {
+      const TokenRecord* r = table_.Find(it->second);
+      if (r == nullptr || !events::ShouldRecordExpiry(recorded_status(*r), r->expires_at, now))
+        continue;
+      pending_status[r->id] = events::TokenStatus::kExpired;
+      new_events.push_back({now, std::string(kExpiryActor), events::TokenExpired{r->id, r->namespace_id}});
+      ++expiries;
+    }
+  }
+
+  for (Command& command : commands) {
+    PendingReply reply{&command, core::Status::Ok(), {}, {}, {}};
+    if (store_->failed() || projection_failed_) {
+      reply.rejection = core::Status::Unavailable("the ledger refuses writes after a failed write");
+    } else if (auto* create = std::get_if<CreateTokenCommand>(&command.body)) {
+      auto expires_at = events::DecideExpiry(now, create->expires_at, options_.max_lifetime_days);
+      auto secret = core::GenerateTokenSecret();
+      core::Result<std::string> id = core::Status::Internal("unset");
+      // 119 random bits never collide in practice; checking is cheap and makes it certain.
+      for (int attempt = 0; attempt < 4; ++attempt) {
+        id = core::GenerateTokenId();
+        if (!id.ok() || (table_.Find(*id) == nullptr && !pending_ids.count(*id))) break;
+      }
+      if (!expires_at.ok()) {
+        reply.rejection = expires_at.status();
+      } else if (!secret.ok() || !id.ok()) {
+        reply.rejection = !secret.ok() ? secret.status() : id.status();
+      } else {
+        pending_ids.insert(*id);
+        reply.created_id = *id;
+        reply.secret = std::move(secret).value();
+        new_events.push_back({now, create->actor,
+                              events::TokenCreated{*id, create->namespace_id, create->name,
+                                                   core::Sha256(reply.secret), *expires_at}});
+      }
+    } else {
+      auto& revoke = std::get<RevokeTokensCommand>(command.body);
+      for (const std::string& id : revoke.ids) {
+        const TokenRecord* r = table_.Find(id);
+        RevokeResult result = RevokeResult::kNotFound;
+        if (r != nullptr && r->namespace_id == revoke.namespace_id) {
+          switch (events::DecideRevoke(recorded_status(*r), r->expires_at, now)) {
+            case events::RevokeDecision::kRevoke: result = RevokeResult::kRevoked; break;
+            case events::RevokeDecision::kAlreadyRevoked: result = RevokeResult::kAlreadyRevoked; break;
+            case events::RevokeDecision::kExpired: result = RevokeResult::kExpired; break;
+          }
+        }
+        if (result == RevokeResult::kRevoked) {
+          pending_status[id] = events::TokenStatus::kRevoked;
+          new_events.push_back({now, revoke.actor, events::TokenRevoked{id, revoke.namespace_id, revoke.reason}});
+        }
+        reply.outcomes.push_back({id, result});
+      }
+    }
+    replies.push_back(std::move(reply));
+  }
+
+  core::Status append_status = core::Status::Ok();
+  if (!new_events.empty()) {
+    auto appended = store_->Append(std::move(new_events));
+    if (appended.ok()) {
+      ApplyCommitted(*appended);
+    } else {
+      append_status = appended.status();
+    }
+  }
+
+  for (PendingReply& reply : replies) {
+    Command& c = *reply.command;
+    core::Status s = !reply.rejection.ok() ? reply.rejection : append_status;
+    if (c.create_done) {
+      if (!s.ok()) {
+        c.create_done(s);
+        continue;
+      }
+      std::optional<TokenRecord> record;
+      {
+        std::shared_lock lock(table_mutex_);
+        if (const TokenRecord* r = table_.Find(reply.created_id)) record = *r;
+      }
+      if (!record) {
+        c.create_done(core::Status::Internal("created token missing from the projection"));
+        continue;
+      }
+      c.create_done(CreatedToken{std::move(*record), std::move(reply.secret)});
+    } else if (!s.ok()) {
+      c.revoke_done(s);
+    } else {
+      c.revoke_done(std::move(reply.outcomes));
+    }
+  }
+}
+
+void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
+  std::vector<const TokenRecord*> changed;
+  core::Status apply_status = core::Status::Ok();
+  {
+    std::unique_lock lock(table_mutex_);
+    for (const events::Event& e : appended) {
+      core::Status s = table_.Apply(e);
+      if (!s.ok() && apply_status.ok()) apply_status = s;
+    }
+  }
+  for (const events::Event& e : appended) {
+    const TokenRecord* r = table_.Find(events::TokenIdOf(e.payload));
+    if (r == nullptr) continue;
+    changed.push_back(r);
+    if (std::holds_alternative<events::TokenCreated>(e.payload)) {
+      index_.Insert({r->secret_digest, r->id, r->namespace_id, r->expires_at});
+      expiry_queue_.emplace(r->expires_at, r->id);
+    } else {
+      index_.Erase(r->secret_digest);
+      expiry_queue_.erase({r->expires_at, r->id});
+    }
+  }
+  index_.Reclaim();
+  core::Status saved = apply_status.ok() ? projection_store_->Save(changed, appended.back().seq)
+                                         : apply_status;
+  if (!saved.ok()) {
+    // The persisted projection would now miss rows under a newer checkpoint; refusing writes
+    // keeps it consistent (a restart rebuilds from the log, which holds everything).
+    projection_failed_.store(true);
+    core::Log(core::LogLevel::kError, "projection save failed, refusing writes: " + saved.ToString());
+  }
+}
+
+}  // namespace tokenledger::projections

@@ -1,0 +1,156 @@
+// The ledger: decides commands against the token state, appends the resulting events through
+// one writer thread with group commit, and keeps the projections that answer reads.
+//
+// A write's path: Create/Revoke queue a command -> the writer thread takes every queued
+// command, decides each (events/lifecycle_rules.h) -> appends all their events in one fsync'd
+// WriteBatch -> applies them to the token table and the active index -> saves the projection
+// rows -> calls each command's completion. Completions run on the writer thread: keep them
+// short (post to your own executor). The same thread records token.expired for tokens that
+// reached expires_at (checked every 200 ms).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/status.h"
+#include "events/event_store.h"
+#include "events/storage.h"
+#include "projections/active_token_index.h"
+#include "projections/projection_store.h"
+#include "projections/token_table.h"
+
+namespace tokenledger::projections {
+
+inline constexpr int kDefaultMaxLifetimeDays = 366;  // the one-calendar-year rule always binds
+inline constexpr size_t kMaxRevokeIds = 1000;
+inline constexpr std::string_view kExpiryActor = "system:expiry";
+
+struct LedgerOptions {
+  std::string data_dir;
+  int max_lifetime_days = kDefaultMaxLifetimeDays;  // 1..366
+  const core::Clock* clock = nullptr;                // null: the system clock
+};
+
+struct CreateTokenCommand {
+  std::string namespace_id;
+  std::string name;
+  std::optional<core::Timestamp> expires_at;
+  std::string actor;
+};
+
+struct CreatedToken {
+  TokenRecord record;
+  std::string secret;  // shown once to the caller, never stored
+};
+
+struct RevokeTokensCommand {
+  std::string namespace_id;
+  std::vector<std::string> ids;  // 1..1000; a repeated id reports already_revoked
+  std::string reason;
+  std::string actor;
+};
+
+enum class RevokeResult { kRevoked, kNotFound, kAlreadyRevoked, kExpired };
+std::string_view RevokeResultName(RevokeResult result);
+
+struct RevokeOutcome {
+  std::string id;
+  RevokeResult result;
+};
+
+// Thread-safe: any thread may call any method. Validate is lock-free (see ActiveTokenIndex).
+class Ledger {
+ public:
+  // Opens the data dir, loads the persisted projection and replays the log tail (or the whole
+  // log when the projection is missing or unusable), then starts the writer thread.
+  // Unavailable when another process holds the data dir; Corruption for a damaged log.
+  static core::Result<std::unique_ptr<Ledger>> Open(LedgerOptions options);
+  ~Ledger();  // Stop()s
+
+  using CreateDone = std::function<void(core::Result<CreatedToken>)>;
+  using RevokeDone = std::function<void(core::Result<std::vector<RevokeOutcome>>)>;
+
+  // Mints a token. done gets InvalidArgument (bad name, namespace, actor or expiry) or
+  // Unavailable (store failed or stopping), else the durable token with its secret.
+  void Create(CreateTokenCommand command, CreateDone done);
+  // Revokes ids in the namespace, all in one atomic append. An id of another namespace is
+  // not_found. done gets InvalidArgument or Unavailable, or one outcome per id in order.
+  void Revoke(RevokeTokensCommand command, RevokeDone done);
+
+  // See ActiveTokenIndex::Validate; the time is this ledger's clock.
+  template <class OnActive>
+  Validity Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
+                    OnActive&& on_active) const {
+    return index_.Validate(secret, required_namespace, clock_->Now(),
+                           std::forward<OnActive>(on_active));
+  }
+
+  // The token if it exists in namespace ns.
+  std::optional<TokenRecord> Get(std::string_view ns, std::string_view id) const;
+  // A page of ns's tokens, newest first (see TokenTable::List).
+  TokenTable::Page List(std::string_view ns, StatusFilter filter, size_t limit,
+                        std::optional<std::uint64_t> cursor) const;
+
+  // False once a write failed (every write is refused until restart) or after Stop().
+  bool writable() const;
+  std::uint64_t head_seq() const { return store_->head_seq(); }
+  size_t active_tokens() const;
+  const core::Clock& clock() const { return *clock_; }
+  // How the projection was restored at Open: the checkpoint loaded and events replayed.
+  std::uint64_t loaded_checkpoint() const { return loaded_checkpoint_; }
+  std::uint64_t replayed_events() const { return replayed_events_; }
+
+  // Finishes every queued command, stops the writer thread. Later commands get Unavailable.
+  void Stop();
+
+ private:
+  struct Command {
+    std::variant<CreateTokenCommand, RevokeTokensCommand> body;
+    CreateDone create_done;
+    RevokeDone revoke_done;
+  };
+  struct PendingReply;
+
+  explicit Ledger(LedgerOptions options);
+  core::Status Load();
+  void Enqueue(Command command);
+  void WriterLoop();
+  void ProcessGroup(std::deque<Command> commands);
+  void ApplyCommitted(const std::vector<events::Event>& appended);
+
+  LedgerOptions options_;
+  core::SystemClock system_clock_;
+  const core::Clock* clock_;
+  std::unique_ptr<events::Storage> storage_;
+  std::unique_ptr<events::EventStore> store_;
+  std::unique_ptr<ProjectionStore> projection_store_;
+  std::uint64_t loaded_checkpoint_ = 0;
+  std::uint64_t replayed_events_ = 0;
+
+  // Read side. The writer thread is the only mutator of table_ (under the unique lock) and
+  // index_; it may read table_ without the lock.
+  mutable std::shared_mutex table_mutex_;
+  TokenTable table_;
+  ActiveTokenIndex index_;
+  std::set<std::pair<core::Timestamp, std::string>> expiry_queue_;  // writer only
+
+  mutable std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::deque<Command> queue_;
+  bool stopping_ = false;
+  std::atomic<bool> projection_failed_{false};
+  std::thread writer_;
+};
+
+}  // namespace tokenledger::projections

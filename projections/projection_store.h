@@ -1,0 +1,38 @@
+// The persisted token projection: one row per token in the "tokens" column family, and the
+// seq those rows reflect under meta key "projection_seq", always written in one WriteBatch.
+//
+// Recovery rule (docs/storage_format.md): rows + checkpoint C are a consistent state of the
+// ledger at seq C <= head; a restart loads them and applies events C+1..head. The batch is
+// written without fsync after the events it reflects were fsync'd, so a crash can only leave
+// it behind the log (replayed), never ahead.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/status.h"
+#include "events/storage.h"
+#include "projections/token_table.h"
+
+namespace tokenledger::projections {
+
+class ProjectionStore {
+ public:
+  // storage must outlive this object. Thread-safe as RocksDB is.
+  explicit ProjectionStore(events::Storage& storage) : storage_(storage) {}
+
+  // Loads every row into table (which must be empty) and returns the checkpoint seq (0 when
+  // nothing was ever saved). Corruption when a row does not decode.
+  core::Result<std::uint64_t> Load(TokenTable& table) const;
+
+  // Writes the given rows and the checkpoint atomically (not fsync'd; see the recovery rule).
+  core::Status Save(const std::vector<const TokenRecord*>& changed, std::uint64_t checkpoint);
+
+  // Replaces everything with table's rows at checkpoint, in one batch (used after a rebuild).
+  core::Status SaveAll(const TokenTable& table, std::uint64_t checkpoint);
+
+ private:
+  events::Storage& storage_;
+};
+
+}  // namespace tokenledger::projections

@@ -1,0 +1,76 @@
+// The state of every token, derived from events only (the "evolve" half of event sourcing),
+// with a per-namespace ordering for listing.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+#include "events/event.h"
+#include "events/lifecycle_rules.h"
+
+namespace tokenledger::projections {
+
+// One token as the ledger records it. created_seq orders tokens (newest = highest).
+struct TokenRecord {
+  std::string id;
+  std::string namespace_id;
+  std::string name;
+  core::Sha256Digest secret_digest{};
+  core::Timestamp created_at = 0;
+  std::string created_by;
+  std::uint64_t created_seq = 0;
+  core::Timestamp expires_at = 0;
+  events::TokenStatus status = events::TokenStatus::kActive;  // as recorded by events
+  core::Timestamp revoked_at = 0;  // set when status is revoked
+  std::string revoked_by;
+  std::string revoke_reason;
+  core::Timestamp expired_at = 0;  // when token.expired was recorded
+  std::uint64_t last_seq = 0;      // the last event applied to this token
+  bool operator==(const TokenRecord&) const = default;
+};
+
+enum class StatusFilter { kAll, kActive, kRevoked, kExpired };
+
+// Parses "all", "active", "revoked", "expired".
+core::Result<StatusFilter> ParseStatusFilter(std::string_view text);
+
+// Not thread-safe: callers guard it (see Ledger). Records have stable addresses until cleared.
+class TokenTable {
+ public:
+  // Applies one event. Applying an event whose seq this token already reflects changes nothing,
+  // so replaying an overlap after a crash is harmless. Corruption if the event contradicts the
+  // state (a second create of an id, a revoke of an unknown or finished token).
+  core::Status Apply(const events::Event& event);
+
+  // Inserts a record loaded from a snapshot. Corruption on a duplicate id.
+  core::Status Restore(TokenRecord record);
+
+  const TokenRecord* Find(std::string_view id) const;
+  size_t size() const { return by_id_.size(); }
+  const std::unordered_map<std::string, TokenRecord>& records() const { return by_id_; }
+
+  struct Page {
+    std::vector<TokenRecord> tokens;
+    std::optional<std::uint64_t> next_cursor;  // created_seq to continue below; none at the end
+  };
+  // Tokens of ns, newest first, whose effective status at `now` passes filter, starting below
+  // created_seq `cursor` when given; at most limit of them.
+  Page List(std::string_view ns, StatusFilter filter, size_t limit,
+            std::optional<std::uint64_t> cursor, core::Timestamp now) const;
+
+  // Equal iff every token record is equal (the namespace ordering is derived from them).
+  bool operator==(const TokenTable& other) const { return by_id_ == other.by_id_; }
+
+ private:
+  std::unordered_map<std::string, TokenRecord> by_id_;
+  // Per namespace, records in created_seq order (ascending).
+  std::map<std::string, std::vector<const TokenRecord*>, std::less<>> by_namespace_;
+};
+
+}  // namespace tokenledger::projections

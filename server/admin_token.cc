@@ -1,0 +1,69 @@
+#include "server/admin_token.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "core/log.h"
+#include "core/token_format.h"
+
+namespace tokenledger::server {
+namespace {
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+core::Status CreateTokenFile(const std::string& path) {
+  auto secret = core::RandomBase62(43);
+  if (!secret.ok()) return secret.status();
+  std::string content = "tladm_" + *secret + "\n";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return core::Status::Ok();  // another process won the race; read theirs
+    return core::Status::IoError("cannot create admin token file " + path + ": " + std::strerror(errno));
+  }
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+            ::fsync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return core::Status::IoError("cannot write admin token file " + path + ": " + std::strerror(saved));
+  }
+  core::Log(core::LogLevel::kInfo, "created admin token file " + path + " (mode 0600)");
+  return core::Status::Ok();
+}
+
+}  // namespace
+
+core::Result<std::string> LoadOrCreateAdminToken(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      return core::Status::IoError("cannot stat admin token file " + path + ": " + std::strerror(errno));
+    core::Status created = CreateTokenFile(path);
+    if (!created.ok()) return created;
+    if (::stat(path.c_str(), &st) != 0)
+      return core::Status::IoError("cannot stat admin token file " + path + ": " + std::strerror(errno));
+  }
+  if ((st.st_mode & 077) != 0)
+    core::Log(core::LogLevel::kWarn, "admin token file " + path +
+                                         " is readable by others; run: chmod 600 " + path);
+  std::ifstream in(path);
+  if (!in) return core::Status::IoError("cannot read admin token file " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string token = Trim(buffer.str());
+  if (token.empty()) return core::Status::InvalidArgument("admin token file " + path + " is empty");
+  return token;
+}
+
+}  // namespace tokenledger::server

@@ -1,0 +1,124 @@
+// tokenledgerd: wires flags -> ledger (RocksDB + projections) -> router -> HTTP server.
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "core/log.h"
+#include "projections/ledger.h"
+#include "server/admin_token.h"
+#include "server/http_server.h"
+#include "server/router.h"
+
+namespace po = boost::program_options;
+using namespace tokenledger;
+
+namespace {
+
+constexpr char kUsage[] =
+    "Usage: tokenledgerd [options]\n"
+    "\n"
+    "Serves the tokenledger HTTP API: Personal Access Tokens kept as an event-sourced,\n"
+    "hash-chained ledger in RocksDB. Prints 'tokenledgerd listening on http://HOST:PORT'\n"
+    "once it accepts requests. SIGINT/SIGTERM drain in-flight requests and exit 0.\n"
+    "\n"
+    "Options";
+
+// Splits "HOST:PORT" (HOST may be "[::1]").
+bool SplitListen(const std::string& listen, std::string& host, std::uint16_t& port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) return false;
+  host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    size_t used = 0;
+    unsigned long p = std::stoul(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || p > 65535) return false;
+    port = static_cast<std::uint16_t>(p);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string data_dir, listen, admin_token_file, log_level, tls_cert, tls_key;
+  int max_lifetime_days = 0, threads = 0;
+  po::options_description options(kUsage);
+  options.add_options()
+      ("help,h", "show this help and exit")
+      ("data-dir", po::value(&data_dir)->default_value("./data"), "RocksDB data directory (created if missing)")
+      ("listen", po::value(&listen)->default_value("127.0.0.1:8080"), "HOST:PORT to serve on; port 0 picks a free port")
+      ("admin-token-file", po::value(&admin_token_file), "file holding the admin bearer token; created with mode 0600 and a fresh secret if missing (default DATA_DIR/admin.token)")
+      ("max-lifetime-days", po::value(&max_lifetime_days)->default_value(projections::kDefaultMaxLifetimeDays), "longest token lifetime in days, 1-366; never more than one calendar year")
+      ("threads", po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())), "I/O threads")
+      ("log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error")
+      ("tls-cert", po::value(&tls_cert), "PEM certificate for HTTPS (not supported by this version)")
+      ("tls-key", po::value(&tls_key), "PEM private key for HTTPS (not supported by this version)");
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, options), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "tokenledgerd: " << e.what() << "\n\n" << options << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << options << "\n";
+    return 0;
+  }
+  auto level = core::ParseLogLevel(log_level);
+  if (!level.ok()) {
+    std::cerr << "tokenledgerd: --log-level: " << level.status().message() << "\n";
+    return 2;
+  }
+  core::SetLogLevel(*level);
+  if (!tls_cert.empty() || !tls_key.empty()) {
+    std::cerr << "tokenledgerd: --tls-cert/--tls-key are not supported by this version yet\n";
+    return 2;
+  }
+  if (threads < 1 || threads > 256) {
+    std::cerr << "tokenledgerd: --threads must be 1-256\n";
+    return 2;
+  }
+  server::HttpServerOptions http_options;
+  http_options.threads = threads;
+  if (!SplitListen(listen, http_options.host, http_options.port)) {
+    std::cerr << "tokenledgerd: --listen must be HOST:PORT, e.g. 127.0.0.1:8080\n";
+    return 2;
+  }
+
+  projections::LedgerOptions ledger_options;
+  ledger_options.data_dir = data_dir;
+  ledger_options.max_lifetime_days = max_lifetime_days;
+  auto ledger = projections::Ledger::Open(ledger_options);
+  if (!ledger.ok()) {
+    std::cerr << "tokenledgerd: " << ledger.status().message() << "\n";
+    return 1;
+  }
+  core::Log(core::LogLevel::kInfo, "ledger open at seq " + std::to_string((*ledger)->head_seq()) +
+                                       " (projection checkpoint " + std::to_string((*ledger)->loaded_checkpoint()) +
+                                       ", replayed " + std::to_string((*ledger)->replayed_events()) + " events)");
+  if (admin_token_file.empty()) admin_token_file = data_dir + "/admin.token";
+  auto admin_token = server::LoadOrCreateAdminToken(admin_token_file);
+  if (!admin_token.ok()) {
+    std::cerr << "tokenledgerd: " << admin_token.status().message() << "\n";
+    return 1;
+  }
+
+  server::Router router(**ledger, *admin_token);
+  server::HttpServer http(http_options, router);
+  auto url = http.Start();
+  if (!url.ok()) {
+    std::cerr << "tokenledgerd: " << url.status().message() << "\n";
+    return 1;
+  }
+  std::printf("tokenledgerd listening on %s\n", url->c_str());
+  std::fflush(stdout);
+  http.Run();
+  (*ledger)->Stop();
+  core::Log(core::LogLevel::kInfo, "stopped cleanly at seq " + std::to_string((*ledger)->head_seq()));
+  return 0;
+}
