@@ -1,0 +1,49 @@
+// A small synchronous HTTP/1.1 client over one keep-alive connection, for tokenctl, the
+// integration tests and the benchmarks. Not thread-safe: one client per thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace tokenledger::tools {
+
+struct ClientResponse {
+  int status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The first header of that name (case-insensitive), or empty.
+  std::string Header(std::string_view name) const;
+};
+
+class HttpClient {
+ public:
+  // base_url: "http://HOST:PORT". InvalidArgument for another scheme or a malformed URL.
+  static core::Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url,
+                                                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~HttpClient();
+
+  // Sends one request on the kept-alive connection (connecting, or reconnecting once if the
+  // server closed it). headers are extra request headers. Unavailable on connection errors
+  // and time-outs.
+  core::Result<ClientResponse> Request(std::string_view method, std::string_view target, std::string_view body = {},
+                                       const std::vector<std::pair<std::string, std::string>>& headers = {});
+
+  // Writes raw bytes and reads one response; for tests of malformed requests.
+  core::Result<ClientResponse> RawExchange(std::string_view bytes);
+
+ private:
+  class Impl;
+  explicit HttpClient(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// "acme/prod" -> "acme%2Fprod": a namespace as one path segment.
+std::string EncodePathSegment(std::string_view segment);
+
+}  // namespace tokenledger::tools
