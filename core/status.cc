@@ -1,5 +1,7 @@
 #include "core/status.h"
 
+#include <ostream>
+
 namespace tokenledger::core {
 
 std::string_view StatusCodeName(StatusCode code) {
@@ -16,6 +18,8 @@ std::string_view StatusCodeName(StatusCode code) {
   }
   return "unknown";
 }
+
+std::ostream& operator<<(std::ostream& out, StatusCode code) { return out << StatusCodeName(code); }
 
 std::string Status::ToString() const {
   if (ok()) return "ok";

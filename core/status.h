@@ -1,6 +1,7 @@
 // Status and Result<T>: the one error type that crosses module boundaries.
 #pragma once
 
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,9 @@ enum class StatusCode {
 
 // Names the code in snake_case ("invalid_argument"); used in error bodies and logs.
 std::string_view StatusCodeName(StatusCode code);
+
+// Prints the snake_case name (for test diagnostics and logs).
+std::ostream& operator<<(std::ostream& out, StatusCode code);
 
 // The outcome of an operation: ok, or a code with a human-readable message.
 // A value type, cheap to move; safe to share between threads once built.
