@@ -33,6 +33,10 @@ core::Result<std::unique_ptr<Storage>> Storage::Open(const std::string& data_dir
   if (secondary_dir != nullptr) options.max_open_files = -1;
   // Every acknowledged write is fsync'd through the WAL; paranoid checks catch a bad SST early.
   options.paranoid_checks = true;
+  // Only the unacknowledged last write can be torn by a crash (acknowledged ones were fsync'd).
+  // Corruption anywhere else must stop the open instead of silently truncating the ledger,
+  // which the default point-in-time recovery would do.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},

@@ -129,4 +129,9 @@ core::Result<ClientResponse> HttpClient::Request(std::string_view method, std::s
 
 core::Result<ClientResponse> HttpClient::RawExchange(std::string_view bytes) { return impl_->Raw(bytes); }
 
+core::Result<ClientResponse> HttpClient::ReadNext() {
+  if (!impl_->stream_) return core::Status::Unavailable("connection closed by the server");
+  return impl_->Read();
+}
+
 }  // namespace tokenledger::tools

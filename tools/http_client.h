@@ -34,8 +34,10 @@ class HttpClient {
   core::Result<ClientResponse> Request(std::string_view method, std::string_view target, std::string_view body = {},
                                        const std::vector<std::pair<std::string, std::string>>& headers = {});
 
-  // Writes raw bytes and reads one response; for tests of malformed requests.
+  // Opens a new connection, writes raw bytes and reads one response; for tests of malformed
+  // and pipelined requests. ReadNext() then reads the following response on that connection.
   core::Result<ClientResponse> RawExchange(std::string_view bytes);
+  core::Result<ClientResponse> ReadNext();
 
  private:
   class Impl;

@@ -1,0 +1,271 @@
+#define BOOST_TEST_MODULE server
+#include <boost/json.hpp>
+#include <boost/test/unit_test.hpp>
+#include <future>
+
+#include "core/time_format.h"
+#include "server/router.h"
+#include "tests/test_util.h"
+
+using namespace tokenledger;
+using namespace tokenledger::server;
+using tokenledger::testing::TempDir;
+namespace json = boost::json;
+
+namespace {
+
+constexpr char kAdmin[] = "tladm_test-admin-secret";
+
+// A router over a real ledger in a temp dir; requests are answered synchronously here.
+struct Fixture {
+  TempDir dir;
+  std::unique_ptr<projections::Ledger> ledger;
+  std::unique_ptr<Router> router;
+
+  Fixture() {
+    auto opened = projections::Ledger::Open({dir.path(), 366, nullptr});
+    BOOST_REQUIRE(opened.ok());
+    ledger = std::move(opened).value();
+    router = std::make_unique<Router>(*ledger, kAdmin);
+  }
+
+  HttpResponse Call(std::string method, std::string target, std::string body = "", bool admin = true,
+                    std::string actor = "") {
+    HttpRequest request;
+    request.method = std::move(method);
+    request.target = std::move(target);
+    request.body = std::move(body);
+    if (admin) request.authorization = std::string("Bearer ") + kAdmin;
+    if (!actor.empty()) {
+      request.actor = actor;
+      request.has_actor = true;
+    }
+    std::promise<HttpResponse> done;
+    router->Handle(request, [&](HttpResponse r) { done.set_value(std::move(r)); });
+    auto future = done.get_future();
+    BOOST_REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    return future.get();
+  }
+
+  json::object Create(const std::string& ns = "acme", const std::string& name = "ci") {
+    std::string encoded;
+    for (char c : ns) encoded += c == '/' ? std::string("%2F") : std::string(1, c);
+    HttpResponse r = Call("POST", "/v1/namespaces/" + encoded + "/tokens", R"({"name":")" + name + R"("})");
+    BOOST_REQUIRE_EQUAL(r.status, 201);
+    return json::parse(r.body).as_object();
+  }
+};
+
+std::string ErrorCode(const HttpResponse& r) {
+  json::value v = json::parse(r.body);
+  return json::value_to<std::string>(v.at("error").at("code"));
+}
+
+std::string S(const json::value& v, const char* key) { return json::value_to<std::string>(v.at(key)); }
+
+}  // namespace
+
+BOOST_FIXTURE_TEST_SUITE(routes, Fixture)
+
+BOOST_AUTO_TEST_CASE(create_returns_the_secret_once_with_contract_fields) {
+  HttpResponse r = Call("POST", "/v1/namespaces/acme%2Fprod/tokens", R"({"name":"deploy"})", true, "alice");
+  BOOST_TEST(r.status == 201);
+  json::object o = json::parse(r.body).as_object();
+  for (const char* key : {"id", "namespace", "name", "created_at", "expires_at", "status", "token"})
+    BOOST_TEST(o.contains(key), key);
+  BOOST_TEST(S(o, "namespace") == "acme/prod");
+  BOOST_TEST(S(o, "status") == "active");
+  BOOST_TEST(S(o, "created_by") == "alice");
+  auto created = core::ParseRfc3339(S(o, "created_at"));
+  BOOST_TEST(S(o, "expires_at") == core::FormatRfc3339(core::AddOneCalendarYear(*created)));
+  bool no_store = false;
+  for (auto& [k, v] : r.headers) no_store = no_store || (k == "Cache-Control" && v == "no-store");
+  BOOST_TEST(no_store);
+  // The secret is never returned again.
+  HttpResponse get = Call("GET", "/v1/namespaces/acme%2Fprod/tokens/" + S(o, "id"));
+  BOOST_TEST(get.status == 200);
+  BOOST_TEST(get.body.find(S(o, "token")) == std::string::npos);
+  BOOST_TEST(get.body.find("\"token\"") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(create_accepts_an_earlier_expiry) {
+  std::string when = core::FormatRfc3339(core::SystemClock().Now() + 3600);
+  HttpResponse r = Call("POST", "/v1/namespaces/acme/tokens", R"({"name":"x","expires_at":")" + when + R"("})");
+  BOOST_TEST(r.status == 201);
+  BOOST_TEST(S(json::parse(r.body), "expires_at") == when);
+}
+
+BOOST_AUTO_TEST_CASE(bad_create_input_is_a_4xx_with_the_error_shape) {
+  std::string past = core::FormatRfc3339(core::SystemClock().Now() - 10);
+  std::string too_late = core::FormatRfc3339(core::SystemClock().Now() + 400 * 86400);
+  struct Case { std::string target, body; int status; std::string code; };
+  std::vector<Case> cases = {
+      {"/v1/namespaces/acme/tokens", "{", 400, "invalid_json"},
+      {"/v1/namespaces/acme/tokens", "[1,2]", 400, "invalid_json"},
+      {"/v1/namespaces/acme/tokens", "", 400, "invalid_json"},
+      {"/v1/namespaces/acme/tokens", "{}", 400, "invalid_name"},
+      {"/v1/namespaces/acme/tokens", R"({"name":5})", 400, "invalid_name"},
+      {"/v1/namespaces/acme/tokens", R"({"name":""})", 400, "invalid_name"},
+      {"/v1/namespaces/acme/tokens", R"({"name":")" + std::string(101, 'a') + R"("})", 400, "invalid_name"},
+      {"/v1/namespaces/acme/tokens", R"({"name":"a\u0000b"})", 400, "invalid_name"},
+      {"/v1/namespaces/acme/tokens", R"({"name":"a","expires_at":"tomorrow"})", 400, "invalid_expires_at"},
+      {"/v1/namespaces/acme/tokens", R"({"name":"a","expires_at":12})", 400, "invalid_expires_at"},
+      {"/v1/namespaces/acme/tokens", R"({"name":"a","expires_at":")" + past + R"("})", 400, "invalid_expires_at"},
+      {"/v1/namespaces/acme/tokens", R"({"name":"a","expires_at":")" + too_late + R"("})", 400, "invalid_expires_at"},
+      {"/v1/namespaces/acme/tokens", R"({"name":"a","expiry":"x"})", 400, "invalid_argument"},
+      {"/v1/namespaces/%2Facme/tokens", R"({"name":"a"})", 400, "invalid_namespace"},
+      {"/v1/namespaces/a%20b/tokens", R"({"name":"a"})", 400, "invalid_namespace"},
+      {"/v1/namespaces/" + std::string(129, 'a') + "/tokens", R"({"name":"a"})", 400, "invalid_namespace"},
+      {"/v1/namespaces/acme/tokens", std::string(100, '[') + std::string(100, ']'), 400, "invalid_json"},
+  };
+  for (const Case& c : cases) {
+    HttpResponse r = Call("POST", c.target, c.body);
+    BOOST_TEST(r.status == c.status, c.body);
+    BOOST_TEST(ErrorCode(r) == c.code, c.body);
+    json::value v = json::parse(r.body);
+    BOOST_TEST(v.at("error").at("message").is_string());
+  }
+  BOOST_TEST(ledger->head_seq() == 0u);  // nothing was written
+}
+
+BOOST_AUTO_TEST_CASE(management_requires_the_admin_token) {
+  HttpResponse r = Call("GET", "/v1/namespaces/acme/tokens", "", false);
+  BOOST_TEST(r.status == 401);
+  BOOST_TEST(ErrorCode(r) == "unauthorized");
+  HttpRequest wrong;
+  wrong.method = "POST";
+  wrong.target = "/v1/namespaces/acme/tokens";
+  wrong.body = R"({"name":"x"})";
+  wrong.authorization = "Bearer tladm_wrong";
+  std::promise<HttpResponse> p;
+  router->Handle(wrong, [&](HttpResponse x) { p.set_value(std::move(x)); });
+  BOOST_TEST(p.get_future().get().status == 401);
+  BOOST_TEST(ledger->head_seq() == 0u);
+  // Validation needs no admin token.
+  BOOST_TEST(Call("POST", "/v1/validate", R"({"token":"x"})", false).status == 200);
+}
+
+BOOST_AUTO_TEST_CASE(bad_actor_is_rejected) {
+  HttpResponse r = Call("POST", "/v1/namespaces/acme/tokens", R"({"name":"x"})", true, std::string(200, 'a'));
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(ErrorCode(r) == "invalid_actor");
+}
+
+BOOST_AUTO_TEST_CASE(validate_answers_active_or_inactive_only) {
+  json::object t = Create("acme/prod");
+  HttpResponse r = Call("POST", "/v1/validate", R"({"token":")" + S(t, "token") + R"("})", false);
+  BOOST_TEST(r.status == 200);
+  json::value v = json::parse(r.body);
+  BOOST_TEST(v.at("active").as_bool());
+  BOOST_TEST(S(v, "token_id") == S(t, "id"));
+  BOOST_TEST(S(v, "namespace") == "acme/prod");
+  BOOST_TEST(S(v, "expires_at") == S(t, "expires_at"));
+  r = Call("POST", "/v1/validate", R"({"token":")" + S(t, "token") + R"(","namespace":"acme/prod"})", false);
+  BOOST_TEST(json::parse(r.body).at("active").as_bool());
+  r = Call("POST", "/v1/validate", R"({"token":")" + S(t, "token") + R"(","namespace":"acme"})", false);
+  BOOST_TEST(r.body == R"({"active":false})");
+  r = Call("POST", "/v1/validate", R"({"token":"tlpat_000000000000000000000000000000000J6VVf"})", false);
+  BOOST_TEST(r.body == R"({"active":false})");
+  r = Call("POST", "/v1/validate", R"({"token":"garbage"})", false);
+  BOOST_TEST(r.body == R"({"active":false})");
+}
+
+BOOST_AUTO_TEST_CASE(validate_rejects_malformed_bodies) {
+  for (const char* body : {"", "nope", "[]", "{}", R"({"token":1})", R"({"token":"x","namespace":2})",
+                           R"({"token":"x","namespace":"//"})"}) {
+    HttpResponse r = Call("POST", "/v1/validate", body, false);
+    BOOST_TEST(r.status == 400, body);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(list_pages_newest_first_with_status_filter) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(S(Create("acme", "t" + std::to_string(i)), "id"));
+  Create("other");
+  BOOST_REQUIRE(Call("DELETE", "/v1/namespaces/acme/tokens/" + ids[1]).status == 200);
+
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int pages = 0; pages < 10; ++pages) {
+    HttpResponse r = Call("GET", "/v1/namespaces/acme/tokens?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    BOOST_REQUIRE(r.status == 200);
+    json::value v = json::parse(r.body);
+    for (auto& t : v.at("tokens").as_array()) seen.push_back(S(t, "id"));
+    if (v.at("next_cursor").is_null()) break;
+    cursor = S(v, "next_cursor");
+  }
+  BOOST_TEST((seen == std::vector<std::string>{ids[4], ids[3], ids[2], ids[1], ids[0]}));
+
+  json::value revoked = json::parse(Call("GET", "/v1/namespaces/acme/tokens?status=revoked").body);
+  BOOST_REQUIRE(revoked.at("tokens").as_array().size() == 1u);
+  const json::value& t = revoked.at("tokens").as_array()[0];
+  BOOST_TEST(S(t, "id") == ids[1]);
+  BOOST_TEST(S(t, "status") == "revoked");
+  BOOST_TEST(S(t, "revoked_by") == "admin");
+  BOOST_TEST(t.as_object().contains("revoked_at"));
+  BOOST_TEST(json::parse(Call("GET", "/v1/namespaces/acme/tokens?status=active").body).at("tokens").as_array().size() == 4u);
+
+  for (const char* q : {"?status=bogus", "?limit=0", "?limit=1001", "?limit=x", "?cursor=abc", "?colour=red"}) {
+    HttpResponse r = Call("GET", std::string("/v1/namespaces/acme/tokens") + q);
+    BOOST_TEST(r.status == 400, q);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(get_and_delete_follow_the_contract) {
+  std::string id = S(Create("acme"), "id");
+  BOOST_TEST(Call("GET", "/v1/namespaces/acme/tokens/" + id).status == 200);
+  BOOST_TEST(Call("GET", "/v1/namespaces/other/tokens/" + id).status == 404);
+  BOOST_TEST(Call("GET", "/v1/namespaces/acme/tokens/tok_nope").status == 404);
+  BOOST_TEST(Call("DELETE", "/v1/namespaces/other/tokens/" + id).status == 404);
+  HttpResponse r = Call("DELETE", "/v1/namespaces/acme/tokens/" + id, "", true, "bob");
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(S(json::parse(r.body), "status") == "revoked");
+  BOOST_TEST(S(json::parse(r.body), "revoked_by") == "bob");
+  r = Call("DELETE", "/v1/namespaces/acme/tokens/" + id);
+  BOOST_TEST(r.status == 409);
+  BOOST_TEST(ErrorCode(r) == "already_revoked");
+  BOOST_TEST(Call("DELETE", "/v1/namespaces/acme/tokens/not-an-id").status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(batch_revoke_reports_each_id) {
+  std::string a = S(Create("acme"), "id"), b = S(Create("acme"), "id");
+  HttpResponse r = Call("POST", "/v1/namespaces/acme/tokens/revoke",
+                        R"({"ids":[")" + a + R"(",")" + b + R"(","tok_zzz"],"reason":"offboarding"})");
+  BOOST_TEST(r.status == 200);
+  auto results = json::parse(r.body).at("results").as_array();
+  BOOST_REQUIRE(results.size() == 3u);
+  BOOST_TEST(S(results[0], "result") == "revoked");
+  BOOST_TEST(S(results[1], "result") == "revoked");
+  BOOST_TEST(S(results[2], "result") == "not_found");
+  r = Call("POST", "/v1/namespaces/acme/tokens/revoke", R"({"ids":[")" + a + R"("]})");
+  BOOST_TEST(S(json::parse(r.body).at("results").as_array()[0], "result") == "already_revoked");
+  for (const char* body : {"{}", R"({"ids":[]})", R"({"ids":"x"})", R"({"ids":[1]})", R"({"ids":["a"],"reason":3})",
+                           R"({"ids":["a"],"extra":1})"}) {
+    BOOST_TEST(Call("POST", "/v1/namespaces/acme/tokens/revoke", body).status == 400, body);
+  }
+  std::string many = R"({"ids":[)";
+  for (int i = 0; i < 1001; ++i) many += std::string(i ? "," : "") + "\"tok_x\"";
+  BOOST_TEST(Call("POST", "/v1/namespaces/acme/tokens/revoke", many + "]}").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_routes_and_methods) {
+  HttpResponse r = Call("GET", "/v2/nothing");
+  BOOST_TEST(r.status == 404);
+  BOOST_TEST(ErrorCode(r) == "route_not_found");
+  r = Call("PUT", "/v1/namespaces/acme/tokens");
+  BOOST_TEST(r.status == 405);
+  bool has_allow = false;
+  for (auto& [k, v] : r.headers) has_allow = has_allow || (k == "Allow" && v.find("GET") != std::string::npos);
+  BOOST_TEST(has_allow);
+  BOOST_TEST(Call("GET", "/v1/validate").status == 405);
+  BOOST_TEST(Call("GET", "not-a-path").status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(health_and_readiness) {
+  BOOST_TEST(Call("GET", "/healthz", "", false).status == 200);
+  BOOST_TEST(Call("GET", "/readyz", "", false).status == 200);
+  router->SetDraining();
+  BOOST_TEST(Call("GET", "/readyz", "", false).status == 503);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
