@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of docs/benchmarks.md against a fresh tokenledgerd on a temp data dir:
+# durable creates/s at 1, 16 and 64 clients (reference: raw RocksDB fsync'd writes/s on the
+# same disk), validations/s on one keep-alive connection (reference: /healthz on the same
+# connection), and the time to /readyz after a restart with N tokens (from the persisted
+# projection, and with it dropped so the whole log is replayed).
+# Usage: tools/bench/run_bench.sh [SECONDS_PER_RUN] [TOKENS]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+seconds="${1:-5}"
+tokens="${2:-100000}"
+source "$root/tools/deps.sh"
+tl_install_missing
+tl_build "$root" >/dev/null
+bin="$root/build/bin"
+work="$(mktemp -d)"
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r)"
+"$bin/tl_bench" fsync-reference --dir "$work/ref" --seconds "$seconds"
+
+mkfifo "$work/out"
+"$bin/tokenledgerd" --data-dir "$work/data" --listen 127.0.0.1:0 --log-level warn > "$work/out" &
+server=$!
+read -r line < "$work/out"
+url="${line##* }"
+admin="$work/data/admin.token"
+for c in 1 16 64; do
+  "$bin/tl_bench" creates --url "$url" --admin-token-file "$admin" --clients "$c" --seconds "$seconds"
+done
+"$bin/tl_bench" validate --url "$url" --admin-token-file "$admin" --seconds "$seconds"
+"$bin/tl_bench" populate --url "$url" --admin-token-file "$admin" --count "$tokens" --clients 64
+kill -TERM "$server"
+wait "$server" || true
+du -sh "$work/data" | awk '{print "data_dir_size " $1}'
+"$bin/tl_bench" restart --bin "$bin/tokenledgerd" --dir "$work/data"
+"$bin/tl_bench" restart-full-replay --bin "$bin/tokenledgerd" --dir "$work/data"
+"$bin/tl_bench" restart --bin "$bin/tokenledgerd" --dir "$work/data"
