@@ -198,6 +198,7 @@ class HttpServer::Impl {
     net::post(acceptor_.get_executor(), [this] {
       beast::error_code ec;
       acceptor_.close(ec);
+      accept_backoff_.cancel();
     });
     net::post(ioc_, [this] {
       beast::error_code ec;
@@ -215,19 +216,24 @@ class HttpServer::Impl {
  private:
   void DoAccept() {
     acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (!acceptor_.is_open() || state_.stopping.load()) return;
-        core::Log(core::LogLevel::kWarn, "accept failed: " + ec.message());
-      } else if (!state_.stopping.load()) {
+      if (state_.stopping.load() || !acceptor_.is_open()) return;
+      if (!ec) {
         std::make_shared<Session>(std::move(socket), state_)->Start();
+        return DoAccept();
       }
-      if (!state_.stopping.load()) DoAccept();
+      // Out of file descriptors and the like: retrying at once would spin on the same error.
+      core::Log(core::LogLevel::kWarn, "accept failed: " + ec.message() + "; retrying in 100 ms");
+      accept_backoff_.expires_after(std::chrono::milliseconds(100));
+      accept_backoff_.async_wait([this](beast::error_code) {
+        if (!state_.stopping.load()) DoAccept();
+      });
     });
   }
 
   ServerState state_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
+  net::steady_timer accept_backoff_{acceptor_.get_executor()};
   net::signal_set signals_;
 };
 
