@@ -6,6 +6,8 @@
 #include <cereal/types/string.hpp>
 #include <sstream>
 
+#include "events/byte_view_stream.h"
+
 namespace tokenledger::events {
 namespace {
 
@@ -62,7 +64,7 @@ core::Result<Event> DecodeStored(std::string_view bytes) {
   if (core::Sha256Chained(event.prev_hash, canonical) != event.hash)
     return core::Status::Corruption("stored event does not match its hash");
   try {
-    std::istringstream in{std::string(canonical)};
+    ByteViewStream in(canonical);
     cereal::PortableBinaryInputArchive ar(in);
     std::uint8_t tag = 0, version = 0;
     ar(event.seq, event.recorded_at, event.actor, tag, version);
@@ -75,7 +77,7 @@ core::Result<Event> DecodeStored(std::string_view bytes) {
       default: return core::Status::Corruption("unknown event type tag " + std::to_string(tag));
     }
     std::visit([&](auto& e) { SerializePayload(ar, e); }, event.payload);
-    if (in.peek() != std::char_traits<char>::eof())
+    if (!in.AtEnd())
       return core::Status::Corruption("stored event has trailing bytes");
   } catch (const std::exception& e) {
     return core::Status::Corruption(std::string("stored event does not decode: ") + e.what());

@@ -51,6 +51,10 @@ core::Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
 }
 
 core::Status Ledger::Load() {
+  auto t0 = std::chrono::steady_clock::now();
+  auto ms_since = [&t0] {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count()) + " ms";
+  };
   auto storage = events::Storage::OpenPrimary(options_.data_dir);
   if (!storage.ok()) return storage.status();
   storage_ = std::move(storage).value();
@@ -60,7 +64,9 @@ core::Status Ledger::Load() {
   projection_store_ = std::make_unique<ProjectionStore>(*storage_);
 
   std::uint64_t head = store_->head_seq();
+  core::Log(core::LogLevel::kDebug, "rocksdb open: " + ms_since());
   auto checkpoint = projection_store_->Load(table_);
+  core::Log(core::LogLevel::kDebug, "projection rows loaded: " + ms_since());
   bool rebuild = !checkpoint.ok() || *checkpoint > head;
   if (rebuild) {
     // The projection is derived data: when it cannot be trusted, the log rebuilds it.
@@ -79,6 +85,7 @@ core::Status Ledger::Load() {
   });
   if (!scan.ok()) return scan;
   if (!apply_status.ok()) return apply_status;
+  core::Log(core::LogLevel::kDebug, "log tail replayed: " + ms_since());
   if (rebuild || replayed_events_ > 0) {
     core::Status saved = projection_store_->SaveAll(table_, head);
     if (!saved.ok()) return saved;
@@ -88,6 +95,7 @@ core::Status Ledger::Load() {
     index_.Insert({r.secret_digest, r.id, r.namespace_id, r.expires_at});
     expiry_queue_.emplace(r.expires_at, r.id);
   }
+  core::Log(core::LogLevel::kDebug, "indexes built: " + ms_since());
   return core::Status::Ok();
 }
 
@@ -255,12 +263,14 @@ void Ledger::ProcessGroup(std::deque<Command> commands) {
   }
 
   core::Status append_status = core::Status::Ok();
+  std::vector<events::Event> appended;
   if (!new_events.empty()) {
-    auto appended = store_->Append(std::move(new_events));
-    if (appended.ok()) {
-      ApplyCommitted(*appended);
+    auto result = store_->Append(std::move(new_events));
+    if (result.ok()) {
+      appended = std::move(result).value();
+      ApplyCommitted(appended);
     } else {
-      append_status = appended.status();
+      append_status = result.status();
     }
   }
 
@@ -288,22 +298,22 @@ void Ledger::ProcessGroup(std::deque<Command> commands) {
       c.revoke_done(std::move(reply.outcomes));
     }
   }
+  // After the replies: the events are durable and applied in memory, and the projection rows
+  // are only a restart shortcut (see projection_store.h), so they need not delay anyone.
+  if (!appended.empty()) SaveProjection(appended);
 }
 
 void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
-  std::vector<const TokenRecord*> changed;
-  core::Status apply_status = core::Status::Ok();
   {
     std::unique_lock lock(table_mutex_);
     for (const events::Event& e : appended) {
       core::Status s = table_.Apply(e);
-      if (!s.ok() && apply_status.ok()) apply_status = s;
+      if (!s.ok() && apply_status_.ok()) apply_status_ = s;
     }
   }
   for (const events::Event& e : appended) {
     const TokenRecord* r = table_.Find(events::TokenIdOf(e.payload));
     if (r == nullptr) continue;
-    changed.push_back(r);
     if (std::holds_alternative<events::TokenCreated>(e.payload)) {
       index_.Insert({r->secret_digest, r->id, r->namespace_id, r->expires_at});
       expiry_queue_.emplace(r->expires_at, r->id);
@@ -313,8 +323,14 @@ void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
     }
   }
   index_.Reclaim();
-  core::Status saved = apply_status.ok() ? projection_store_->Save(changed, appended.back().seq)
-                                         : apply_status;
+}
+
+void Ledger::SaveProjection(const std::vector<events::Event>& appended) {
+  std::vector<const TokenRecord*> changed;
+  changed.reserve(appended.size());
+  for (const events::Event& e : appended)
+    if (const TokenRecord* r = table_.Find(events::TokenIdOf(e.payload))) changed.push_back(r);
+  core::Status saved = apply_status_.ok() ? projection_store_->Save(changed, appended.back().seq) : apply_status_;
   if (!saved.ok()) {
     // The persisted projection would now miss rows under a newer checkpoint; refusing writes
     // keeps it consistent (a restart rebuilds from the log, which holds everything).

@@ -128,6 +128,7 @@ class Ledger {
   void WriterLoop();
   void ProcessGroup(std::deque<Command> commands);
   void ApplyCommitted(const std::vector<events::Event>& appended);
+  void SaveProjection(const std::vector<events::Event>& appended);
 
   LedgerOptions options_;
   core::SystemClock system_clock_;
@@ -150,6 +151,7 @@ class Ledger {
   std::deque<Command> queue_;
   bool stopping_ = false;
   std::atomic<bool> projection_failed_{false};
+  core::Status apply_status_;  // writer only: the first contradiction met while applying
   std::thread writer_;
 };
 

@@ -1,5 +1,8 @@
 #include "projections/projection_store.h"
 
+#include <algorithm>
+
+#include "events/byte_view_stream.h"
 #include "events/event_store.h"
 
 #include <rocksdb/db.h>
@@ -41,7 +44,7 @@ core::Result<TokenRecord> DecodeRow(std::string_view bytes) {
   if (bytes.size() > kMaxRowSize) return core::Status::Corruption("projection row too large");
   TokenRecord r;
   try {
-    std::istringstream in{std::string(bytes)};
+    events::ByteViewStream in(bytes);
     cereal::PortableBinaryInputArchive ar(in);
     std::uint8_t version = 0, status = 0;
     ar(version);
@@ -69,14 +72,22 @@ core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
   for (unsigned char c : value) checkpoint = (checkpoint << 8) | c;
 
   std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(rocksdb::ReadOptions(), storage_.tokens()));
+  std::vector<TokenRecord> rows;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     core::Result<TokenRecord> row = DecodeRow(std::string_view(it->value().data(), it->value().size()));
     if (!row.ok()) return row.status();
-    core::Status restored = table.Restore(std::move(row).value());
-    if (!restored.ok()) return restored;
+    rows.push_back(std::move(row).value());
   }
   core::Status scan = events::FromRocksDb(it->status(), "loading the token projection");
   if (!scan.ok()) return scan;
+  // Rows come in id order; restoring in creation order keeps each namespace list appended to.
+  std::sort(rows.begin(), rows.end(),
+            [](const TokenRecord& a, const TokenRecord& b) { return a.created_seq < b.created_seq; });
+  table.Reserve(rows.size());
+  for (TokenRecord& row : rows) {
+    core::Status restored = table.Restore(std::move(row));
+    if (!restored.ok()) return restored;
+  }
   return checkpoint;
 }
 

@@ -20,7 +20,7 @@ core::Status TokenTable::Restore(TokenRecord record) {
   if (!inserted) return core::Status::Corruption("duplicate token " + id + " in snapshot");
   auto& order = by_namespace_[it->second.namespace_id];
   const TokenRecord* ptr = &it->second;
-  // Snapshots load in id order, not seq order: insert sorted.
+  // Sorted insert; at the end (O(1)) when records arrive in created_seq order.
   order.insert(std::upper_bound(order.begin(), order.end(), ptr,
                                 [](const TokenRecord* a, const TokenRecord* b) {
                                   return a->created_seq < b->created_seq;

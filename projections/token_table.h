@@ -48,8 +48,11 @@ class TokenTable {
   // state (a second create of an id, a revoke of an unknown or finished token).
   core::Status Apply(const events::Event& event);
 
-  // Inserts a record loaded from a snapshot. Corruption on a duplicate id.
+  // Inserts a record loaded from a snapshot. Corruption on a duplicate id. Cheapest when
+  // records come in created_seq order.
   core::Status Restore(TokenRecord record);
+  // Prepares for n records.
+  void Reserve(size_t n) { by_id_.reserve(n); }
 
   const TokenRecord* Find(std::string_view id) const;
   size_t size() const { return by_id_.size(); }
