@@ -96,7 +96,8 @@ core::Result<std::vector<Event>> EventStore::Append(std::vector<NewEvent> events
     failed_.store(true, std::memory_order_release);
     core::Status status = FromRocksDb(s, "appending events");
     core::Log(core::LogLevel::kError, "event store now refuses writes: " + status.ToString());
-    return core::Status::Unavailable(status.message());
+    // File names and OS errors stay in the log; callers get a stable message.
+    return core::Status::Unavailable("writing the event log failed; writes are refused until a restart");
   }
   {
     std::lock_guard head_lock(head_mutex_);

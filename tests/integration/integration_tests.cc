@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,7 +29,10 @@ const std::string kBin = TL_BIN_DIR;
 // A tokenledgerd child process. Its stderr goes to a file, stdout is read for the listening line.
 class ServerProcess {
  public:
-  ServerProcess(const std::string& data_dir, const std::string& log_path, std::vector<std::string> extra = {}) {
+  // file_size_limit > 0 caps every file the server writes (RLIMIT_FSIZE) so that a disk write
+  // really fails (EFBIG) once the WAL reaches it.
+  ServerProcess(const std::string& data_dir, const std::string& log_path, std::vector<std::string> extra = {},
+                rlim_t file_size_limit = 0) {
     int out[2];
     BOOST_REQUIRE(::pipe(out) == 0);
     pid_ = ::fork();
@@ -38,6 +42,11 @@ class ServerProcess {
       int err = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       ::dup2(err, 2);
       ::close(out[0]);
+      if (file_size_limit > 0) {
+        ::signal(SIGXFSZ, SIG_IGN);  // make the write fail with EFBIG instead of killing
+        rlimit limit{file_size_limit, file_size_limit};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+      }
       std::vector<std::string> args = {kBin + "/tokenledgerd", "--data-dir", data_dir, "--listen", "127.0.0.1:0",
                                        "--threads", "2"};
       args.insert(args.end(), extra.begin(), extra.end());
@@ -138,8 +147,8 @@ struct Running {
   std::unique_ptr<tools::HttpClient> client;
 
   Running() { Start(); }
-  void Start() {
-    server = std::make_unique<ServerProcess>(data, log);
+  void Start(rlim_t file_size_limit = 0) {
+    server = std::make_unique<ServerProcess>(data, log, std::vector<std::string>{}, file_size_limit);
     url = server->WaitListening();
     BOOST_REQUIRE_MESSAGE(!url.empty(), "server did not start: " + ReadFile(log));
     admin = Trimmed(ReadFile(data + "/admin.token"));
@@ -311,6 +320,41 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
   auto [rc, out] = Run(kBin + "/tokenctl --data-dir " + s.data + " verify");
   BOOST_TEST(rc == 0, out);
   BOOST_TEST(out.find("verified") != std::string::npos, out);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_disk_write_refuses_all_later_writes_and_loses_nothing) {
+  Running s;
+  s.server->Signal(SIGTERM);
+  BOOST_REQUIRE(s.server->Wait() == 0);
+  s.Start(256 * 1024);  // the WAL may grow to 256 KiB, then writes fail for real
+  std::vector<std::string> acknowledged;
+  int failed_status = 0;
+  std::string failure;
+  for (int i = 0; i < 5000 && failed_status == 0; ++i) {
+    auto r = s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":")" + std::string(80, 'n') + R"("})");
+    if (r.status == 201) acknowledged.push_back(S(json::parse(r.body), "token"));
+    else { failed_status = r.status; failure = r.body; }
+  }
+  BOOST_REQUIRE_MESSAGE(failed_status != 0, "the file size limit never made a write fail");
+  BOOST_TEST(failed_status == 503, failure);
+  BOOST_TEST(failure.find("000") == std::string::npos, failure);  // no file names to clients
+  // From now on every write is refused, even small ones, and readiness says so.
+  BOOST_TEST(s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":"x"})").status == 503);
+  BOOST_TEST(s.Call("DELETE", "/v1/namespaces/acme/tokens/tok_AAAAAAAAAAAAAAAAAAAA").status == 503);
+  auto ready = s.Call("GET", "/readyz", "", false);
+  BOOST_TEST(ready.status == 503);
+  BOOST_TEST(ready.body.find("writes_refused") != std::string::npos);
+  // Validation keeps working from memory.
+  BOOST_TEST(s.Valid(acknowledged.front()));
+  BOOST_TEST(ReadFile(s.log).find("refuses writes") != std::string::npos);
+
+  s.server->Signal(SIGKILL);
+  s.server->Wait();
+  s.Start();
+  for (const auto& secret : acknowledged) BOOST_TEST(s.Valid(secret));
+  auto [rc, out] = Run(kBin + "/tokenctl --data-dir " + s.data + " verify");
+  BOOST_TEST(rc == 0, out);
+  BOOST_TEST(s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":"after"})").status == 201);
 }
 
 BOOST_AUTO_TEST_CASE(a_second_process_on_the_same_data_dir_fails_fast) {
