@@ -3,8 +3,9 @@
 // Built for the hot path: an open-addressing hash table of atomic pointers to immutable
 // entries, probed by the digest's first 8 bytes (uniformly random). Readers take no lock, do
 // not allocate and never wait for the writer; the writer replaces pointers and frees old
-// entries and tables through epoch-based reclamation. Memory: one pointer slot per
-// 1/0.7 capacity plus one entry (digest, two short strings, expiry) per active token.
+// entries and tables through epoch-based reclamation. Memory per active token: one 72-byte
+// entry plus 1.4-2.5 pointer slots (the table is kept 40-70% full); the id and namespace
+// strings are not copied (see ActiveTokenEntry).
 #pragma once
 
 #include <atomic>
@@ -20,10 +21,13 @@
 
 namespace tokenledger::projections {
 
+// token_id and namespace_id view strings the inserter owns and keeps unchanged for as long as
+// the index lives (the Ledger points them into its TokenTable, whose records are never removed
+// and whose ids and namespaces never change).
 struct ActiveTokenEntry {
   core::Sha256Digest digest{};
-  std::string token_id;
-  std::string namespace_id;
+  std::string_view token_id;
+  std::string_view namespace_id;
   core::Timestamp expires_at = 0;
 };
 

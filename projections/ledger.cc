@@ -90,11 +90,14 @@ core::Status Ledger::Load() {
     core::Status saved = projection_store_->SaveAll(table_, head);
     if (!saved.ok()) return saved;
   }
+  std::vector<ExpiryItem> expiries;
+  expiries.reserve(table_.size());
   for (const auto& [id, r] : table_.records()) {
     if (r.status != events::TokenStatus::kActive) continue;
     index_.Insert({r.secret_digest, r.id, r.namespace_id, r.expires_at});
-    expiry_queue_.emplace(r.expires_at, r.id);
+    expiries.emplace_back(r.expires_at, &r);
   }
+  expiry_queue_ = decltype(expiry_queue_)(std::greater<>(), std::move(expiries));  // O(n) heapify
   core::Log(core::LogLevel::kDebug, "indexes built: " + ms_since());
   return core::Status::Ok();
 }
@@ -204,11 +207,11 @@ void Ledger::ProcessGroup(std::deque<Command> commands) {
 
   if (!store_->failed() && !projection_failed_) {
     size_t expiries = 0;
-    for (auto it = expiry_queue_.begin();
-         it != expiry_queue_.end() && it->first <= now && expiries < kMaxExpiriesPerGroup; ++it) {
-      const TokenRecord* r = table_.Find(it->second);
-      if (r == nullptr || !events::ShouldRecordExpiry(recorded_status(*r), r->expires_at, now))
-        continue;
+    while (!expiry_queue_.empty() && expiry_queue_.top().first <= now && expiries < kMaxExpiriesPerGroup) {
+      const TokenRecord* r = expiry_queue_.top().second;
+      expiry_queue_.pop();
+      // Popped for good: if this group's append fails, the store refuses all writes anyway.
+      if (!events::ShouldRecordExpiry(recorded_status(*r), r->expires_at, now)) continue;
       pending_status[r->id] = events::TokenStatus::kExpired;
       new_events.push_back({now, std::string(kExpiryActor), events::TokenExpired{r->id, r->namespace_id}});
       ++expiries;
@@ -316,10 +319,9 @@ void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
     if (r == nullptr) continue;
     if (std::holds_alternative<events::TokenCreated>(e.payload)) {
       index_.Insert({r->secret_digest, r->id, r->namespace_id, r->expires_at});
-      expiry_queue_.emplace(r->expires_at, r->id);
+      expiry_queue_.emplace(r->expires_at, r);
     } else {
       index_.Erase(r->secret_digest);
-      expiry_queue_.erase({r->expires_at, r->id});
     }
   }
   index_.Reclaim();

@@ -16,7 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
+#include <queue>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -144,7 +144,10 @@ class Ledger {
   mutable std::shared_mutex table_mutex_;
   TokenTable table_;
   ActiveTokenIndex index_;
-  std::set<std::pair<core::Timestamp, std::string>> expiry_queue_;  // writer only
+  // Writer only: every token that was active when queued, soonest expiry on top. Revoked ones
+  // are dropped lazily when they reach the top (cheaper than erasing from an ordered set).
+  using ExpiryItem = std::pair<core::Timestamp, const TokenRecord*>;
+  std::priority_queue<ExpiryItem, std::vector<ExpiryItem>, std::greater<>> expiry_queue_;
 
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;

@@ -1,7 +1,5 @@
 #include "projections/projection_store.h"
 
-#include <algorithm>
-
 #include "events/byte_view_stream.h"
 #include "events/event_store.h"
 
@@ -72,22 +70,15 @@ core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
   for (unsigned char c : value) checkpoint = (checkpoint << 8) | c;
 
   std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(rocksdb::ReadOptions(), storage_.tokens()));
-  std::vector<TokenRecord> rows;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     core::Result<TokenRecord> row = DecodeRow(std::string_view(it->value().data(), it->value().size()));
     if (!row.ok()) return row.status();
-    rows.push_back(std::move(row).value());
+    core::Status restored = table.Restore(std::move(row).value());
+    if (!restored.ok()) return restored;
   }
   core::Status scan = events::FromRocksDb(it->status(), "loading the token projection");
   if (!scan.ok()) return scan;
-  // Rows come in id order; restoring in creation order keeps each namespace list appended to.
-  std::sort(rows.begin(), rows.end(),
-            [](const TokenRecord& a, const TokenRecord& b) { return a.created_seq < b.created_seq; });
-  table.Reserve(rows.size());
-  for (TokenRecord& row : rows) {
-    core::Status restored = table.Restore(std::move(row));
-    if (!restored.ok()) return restored;
-  }
+  table.FinishRestore();
   return checkpoint;
 }
 

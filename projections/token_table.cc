@@ -16,17 +16,16 @@ core::Result<StatusFilter> ParseStatusFilter(std::string_view text) {
 
 core::Status TokenTable::Restore(TokenRecord record) {
   std::string id = record.id;
-  auto [it, inserted] = by_id_.try_emplace(id, std::move(record));
-  if (!inserted) return core::Status::Corruption("duplicate token " + id + " in snapshot");
-  auto& order = by_namespace_[it->second.namespace_id];
-  const TokenRecord* ptr = &it->second;
-  // Sorted insert; at the end (O(1)) when records arrive in created_seq order.
-  order.insert(std::upper_bound(order.begin(), order.end(), ptr,
-                                [](const TokenRecord* a, const TokenRecord* b) {
-                                  return a->created_seq < b->created_seq;
-                                }),
-               ptr);
+  auto [it, inserted] = by_id_.try_emplace(std::move(id), std::move(record));
+  if (!inserted) return core::Status::Corruption("duplicate token " + it->first + " in snapshot");
+  by_namespace_[it->second.namespace_id].push_back(&it->second);
   return core::Status::Ok();
+}
+
+void TokenTable::FinishRestore() {
+  for (auto& [ns, order] : by_namespace_)
+    std::sort(order.begin(), order.end(),
+              [](const TokenRecord* a, const TokenRecord* b) { return a->created_seq < b->created_seq; });
 }
 
 core::Status TokenTable::Apply(const events::Event& event) {

@@ -40,7 +40,9 @@ enum class StatusFilter { kAll, kActive, kRevoked, kExpired };
 // Parses "all", "active", "revoked", "expired".
 core::Result<StatusFilter> ParseStatusFilter(std::string_view text);
 
-// Not thread-safe: callers guard it (see Ledger). Records have stable addresses until cleared.
+// Not thread-safe: callers guard it (see Ledger). Records are never removed, so a record's
+// address is stable for the table's lifetime, and its id, namespace, secret_digest and
+// expires_at never change after creation.
 class TokenTable {
  public:
   // Applies one event. Applying an event whose seq this token already reflects changes nothing,
@@ -48,11 +50,10 @@ class TokenTable {
   // state (a second create of an id, a revoke of an unknown or finished token).
   core::Status Apply(const events::Event& event);
 
-  // Inserts a record loaded from a snapshot. Corruption on a duplicate id. Cheapest when
-  // records come in created_seq order.
+  // Inserts a record loaded from a snapshot, in any order. Corruption on a duplicate id.
+  // Call FinishRestore() after the last one, before any List or Apply.
   core::Status Restore(TokenRecord record);
-  // Prepares for n records.
-  void Reserve(size_t n) { by_id_.reserve(n); }
+  void FinishRestore();
 
   const TokenRecord* Find(std::string_view id) const;
   size_t size() const { return by_id_.size(); }

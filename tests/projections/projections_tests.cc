@@ -159,10 +159,11 @@ BOOST_AUTO_TEST_CASE(validates_by_secret_with_namespace_and_expiry) {
 
 BOOST_AUTO_TEST_CASE(grows_and_survives_heavy_churn) {
   ActiveTokenIndex index;
-  std::vector<std::string> secrets;
+  std::vector<std::string> secrets, ids;
+  for (int i = 0; i < 20000; ++i) ids.push_back("tok_" + std::to_string(i));
   for (int i = 0; i < 20000; ++i) {
     secrets.push_back(*core::GenerateTokenSecret());
-    index.Insert({core::Sha256(secrets.back()), "tok_" + std::to_string(i), "acme", kNow + 100});
+    index.Insert({core::Sha256(secrets.back()), ids[i], "acme", kNow + 100});
   }
   for (int i = 0; i < 20000; i += 2) index.Erase(core::Sha256(secrets[i]));
   index.Reclaim();

@@ -29,10 +29,18 @@ for c in 1 16 64; do
   "$bin/tl_bench" creates --url "$url" --admin-token-file "$admin" --clients "$c" --seconds "$seconds"
 done
 "$bin/tl_bench" validate --url "$url" --admin-token-file "$admin" --seconds "$seconds"
-"$bin/tl_bench" populate --url "$url" --admin-token-file "$admin" --count "$tokens" --clients 64
 kill -TERM "$server"
 wait "$server" || true
-du -sh "$work/data" | awk '{print "data_dir_size " $1}'
-"$bin/tl_bench" restart --bin "$bin/tokenledgerd" --dir "$work/data"
-"$bin/tl_bench" restart-full-replay --bin "$bin/tokenledgerd" --dir "$work/data"
-"$bin/tl_bench" restart --bin "$bin/tokenledgerd" --dir "$work/data"
+
+# Restart with exactly $tokens tokens, on a data dir of their own.
+"$bin/tokenledgerd" --data-dir "$work/restart" --listen 127.0.0.1:0 --log-level warn > "$work/out" &
+server=$!
+read -r line < "$work/out"
+url="${line##* }"
+"$bin/tl_bench" populate --url "$url" --admin-token-file "$work/restart/admin.token" --count "$tokens" --clients 64
+kill -TERM "$server"
+wait "$server" || true
+du -sh "$work/restart" | awk '{print "data_dir_size " $1}'
+"$bin/tl_bench" restart --bin "$bin/tokenledgerd" --dir "$work/restart"
+"$bin/tl_bench" restart-full-replay --bin "$bin/tokenledgerd" --dir "$work/restart"
+"$bin/tl_bench" restart --bin "$bin/tokenledgerd" --dir "$work/restart"
