@@ -96,8 +96,10 @@ class Session : public std::enable_shared_from_this<Session> {
     busy_ = true;
     // Keeps the io_context running while the ledger's writer thread holds the reply.
     auto work = net::make_work_guard(stream_.get_executor());
+    // dispatch: a response made at once on this strand (reads, validation, bad input) is
+    // written inline; one made on the ledger's writer thread is queued onto the strand.
     state_.router.Handle(request, [self = shared_from_this(), work](HttpResponse response) mutable {
-      net::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
+      net::dispatch(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
         self->DoWrite(std::move(response));
       });
     });
