@@ -31,6 +31,12 @@ tl_build() {
   cmake --build "$root/build" -j "$(nproc)"
 }
 
+# Installs what is missing and builds the checkout at $1.
+tl_prepare() {
+  tl_install_missing
+  tl_build "$1"
+}
+
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   tl_install_missing "$@"
 fi

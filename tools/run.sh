@@ -5,8 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source tools/deps.sh
-tl_install_missing
-tl_build "$root"
+tl_prepare "$root"
 
 listen="127.0.0.1:8080"
 args=("$@")

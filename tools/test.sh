@@ -5,7 +5,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source tools/deps.sh
-tl_install_missing
-tl_build "$root"
+tl_prepare "$root"
 cd build
 ctest --output-on-failure --timeout 900 "$@"

@@ -60,6 +60,12 @@ std::unique_ptr<Ledger> OpenLedger(const std::string& dir, const core::Clock* cl
   return std::move(ledger).value();
 }
 
+// Writes `count` creates through a ledger and closes it, so the test can then edit the disk.
+void CreateTokensAndClose(const std::string& dir, int count) {
+  auto ledger = OpenLedger(dir);
+  for (int i = 0; i < count; ++i) CreateSync(*ledger, "acme", "t");
+}
+
 VerifyReport Verify(const std::string& dir) {
   auto storage = events::Storage::OpenPrimary(dir);
   BOOST_REQUIRE(storage.ok());
@@ -445,10 +451,7 @@ BOOST_AUTO_TEST_CASE(a_clean_ledger_verifies) {
 
 BOOST_AUTO_TEST_CASE(a_flipped_byte_in_a_stored_event_is_detected) {
   TempDir dir;
-  {
-    auto ledger = OpenLedger(dir.path());
-    for (int i = 0; i < 3; ++i) CreateSync(*ledger, "acme", "t");
-  }
+  CreateTokensAndClose(dir.path(), 3);
   {
     auto storage = events::Storage::OpenPrimary(dir.path());
     BOOST_REQUIRE(storage.ok());
@@ -465,10 +468,7 @@ BOOST_AUTO_TEST_CASE(a_flipped_byte_in_a_stored_event_is_detected) {
 
 BOOST_AUTO_TEST_CASE(a_deleted_event_is_a_gap) {
   TempDir dir;
-  {
-    auto ledger = OpenLedger(dir.path());
-    for (int i = 0; i < 3; ++i) CreateSync(*ledger, "acme", "t");
-  }
+  CreateTokensAndClose(dir.path(), 3);
   {
     auto storage = events::Storage::OpenPrimary(dir.path());
     BOOST_REQUIRE(storage.ok());

@@ -10,8 +10,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 seconds="${1:-5}"
 tokens="${2:-100000}"
 source "$root/tools/deps.sh"
-tl_install_missing
-tl_build "$root" >/dev/null
+tl_prepare "$root" >/dev/null
 bin="$root/build/bin"
 work="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
