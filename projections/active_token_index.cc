@@ -44,11 +44,15 @@ bool ActiveTokenIndex::IsWellFormedSecret(std::string_view secret) noexcept {
   return core::IsWellFormedToken(secret);
 }
 
+// Memory order: the pointer loads here and the publishing/unlinking stores below are seq_cst, as
+// are the reader's epoch store and the writer's epoch scan (epoch_reclaimer.cc). In that single
+// total order either the writer's scan sees the reader's epoch, or the reader sees the unlinked
+// state, so nothing a reader can reach is freed. (seq_cst loads cost nothing extra on x86.)
 const ActiveTokenEntry* ActiveTokenIndex::FindLocked(const core::Sha256Digest& digest) const {
-  const Table* t = table_.load(std::memory_order_acquire);
+  const Table* t = table_.load(std::memory_order_seq_cst);
   for (size_t i = SlotHash(digest) & t->mask, probes = 0; probes <= t->mask;
        i = (i + 1) & t->mask, ++probes) {
-    const ActiveTokenEntry* e = t->slots[i].load(std::memory_order_acquire);
+    const ActiveTokenEntry* e = t->slots[i].load(std::memory_order_seq_cst);
     if (e == nullptr) return nullptr;
     if (e != &kTombstone && e->digest == digest) return e;
   }
@@ -68,7 +72,7 @@ void ActiveTokenIndex::Grow(size_t capacity) {
       }
     }
   }
-  table_.store(fresh, std::memory_order_release);
+  table_.store(fresh, std::memory_order_seq_cst);
   used_ = live_;
   // Entries moved to the new table; only the old slot array is retired.
   reclaimer_.Retire([old] { delete old; });
@@ -88,7 +92,7 @@ void ActiveTokenIndex::Insert(ActiveTokenEntry entry) {
     const ActiveTokenEntry* e = t->slots[i].load(std::memory_order_relaxed);
     if (e == nullptr || e == &kTombstone) {
       if (e == nullptr) ++used_;
-      t->slots[i].store(fresh, std::memory_order_release);
+      t->slots[i].store(fresh, std::memory_order_seq_cst);
       ++live_;
       return;
     }
@@ -102,7 +106,7 @@ void ActiveTokenIndex::Erase(const core::Sha256Digest& digest) {
     const ActiveTokenEntry* e = t->slots[i].load(std::memory_order_relaxed);
     if (e == nullptr) return;
     if (e != &kTombstone && e->digest == digest) {
-      t->slots[i].store(&kTombstone, std::memory_order_release);
+      t->slots[i].store(&kTombstone, std::memory_order_seq_cst);
       --live_;
       reclaimer_.Retire([e] { delete e; });
       return;

@@ -51,8 +51,9 @@ ThreadSlot& CurrentThreadSlot() {
 ReadGuard::ReadGuard() {
   ThreadSlot& ts = CurrentThreadSlot();
   if (ts.depth_++ == 0) {
-    // seq_cst store: the writer's scan after its unlink either sees this epoch or this reader
-    // sees the unlinked state (store-buffering is forbidden between seq_cst operations).
+    // seq_cst store: the writer's scan after its seq_cst unlink either sees this epoch, or this
+    // reader's seq_cst loads see the unlinked state (store buffering is forbidden between
+    // seq_cst operations).
     ts.slot_->epoch.store(g_epoch.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
   }
 }
@@ -67,7 +68,8 @@ EpochReclaimer::~EpochReclaimer() {
 }
 
 void EpochReclaimer::Retire(std::function<void()> deleter) {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // The unlink before this call was a seq_cst store (see active_token_index.cc), so this
+  // seq_cst load cannot be ordered before it.
   retired_.emplace_back(g_epoch.load(std::memory_order_seq_cst), std::move(deleter));
 }
 

@@ -33,7 +33,8 @@ class EpochReclaimer {
   EpochReclaimer& operator=(const EpochReclaimer&) = delete;
 
   // Schedules deleter to run once no reader that was inside a guard now is still inside it.
-  // Call after the object has been unlinked from every shared pointer.
+  // Call after the object has been unlinked from every shared pointer with a seq_cst store,
+  // and have readers load those pointers with seq_cst (see active_token_index.cc for why).
   void Retire(std::function<void()> deleter);
   // Runs the deleters that have become safe. Returns how many are still pending.
   size_t Reclaim();

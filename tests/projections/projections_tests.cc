@@ -286,16 +286,26 @@ BOOST_AUTO_TEST_CASE(concurrent_creates_share_fsyncs_and_stay_gapless) {
   std::vector<std::thread> threads;
   std::mutex mu;
   std::vector<std::string> secrets;
+  std::atomic<int> failures{0};
   for (int t = 0; t < kThreads; ++t) {
+    // Boost.Test is not thread-safe: worker threads only record, the main thread asserts.
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        CreatedToken c = CreateSync(*ledger, "ns" + std::to_string(t % 4), "t");
+        std::promise<core::Result<CreatedToken>> done;
+        ledger->Create({"ns" + std::to_string(t % 4), "t", std::nullopt, "tester"},
+                       [&](core::Result<CreatedToken> r) { done.set_value(std::move(r)); });
+        auto result = done.get_future().get();
+        if (!result.ok()) {
+          failures++;
+          continue;
+        }
         std::lock_guard lock(mu);
-        secrets.push_back(c.secret);
+        secrets.push_back(result->secret);
       }
     });
   }
   for (auto& t : threads) t.join();
+  BOOST_TEST(failures.load() == 0);
   BOOST_TEST(ledger->head_seq() == static_cast<std::uint64_t>(kThreads * kPerThread));
   for (auto& s : secrets) BOOST_TEST(IsActive(*ledger, s));
   ledger.reset();
