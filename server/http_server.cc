@@ -64,7 +64,28 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(state_.options.body_limit);
     parser_->header_limit(static_cast<std::uint32_t>(state_.options.header_limit));
+    // One deadline for the whole request, headers and body.
     stream_.expires_after(state_.options.read_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnReadHeader, shared_from_this()));
+  }
+
+  void OnReadHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnRead(ec, 0);
+    auto expect = parser_->get().find(http::field::expect);
+    if (expect == parser_->get().end() || !beast::iequals(expect->value(), "100-continue") || parser_->is_done())
+      return ReadBody();
+    // curl and others wait (1 s) for this before sending a body over 1 KiB.
+    auto content_length = parser_->content_length();
+    if (content_length && *content_length > state_.options.body_limit) return OnRead(http::error::body_limit, 0);
+    auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_, parser_->get().version());
+    http::async_write(stream_, *interim, [self = shared_from_this(), interim](beast::error_code e, std::size_t) {
+      if (e) return self->DoClose();
+      self->ReadBody();
+    });
+  }
+
+  void ReadBody() {
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
