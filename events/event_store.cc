@@ -104,6 +104,7 @@ core::Result<std::vector<Event>> EventStore::Append(std::vector<NewEvent> events
     head_hash_ = prev;
     head_seq_.store(seq, std::memory_order_release);
   }
+  batches_written_.fetch_add(1, std::memory_order_relaxed);
   return appended;
 }
 

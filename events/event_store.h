@@ -39,6 +39,9 @@ class EventStore {
   core::Sha256Digest head_hash() const;
   // True once an append has failed; see Append.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // Successful Append calls so far, i.e. fsync'd WriteBatches (events per batch shows how much
+  // group commit shares each fsync).
+  std::uint64_t batches_written() const { return batches_written_.load(std::memory_order_relaxed); }
 
   // Visits events with seq >= from in seq order, until visit returns false or the log ends.
   // Each event's own hash is checked while decoding (Corruption on mismatch); chain linkage and
@@ -65,6 +68,7 @@ class EventStore {
   std::atomic<std::uint64_t> head_seq_{0};
   core::Sha256Digest head_hash_{};
   std::atomic<bool> failed_{false};
+  std::atomic<std::uint64_t> batches_written_{0};
 };
 
 // Visits the raw stored events of storage with seq >= from, without decoding them and without

@@ -105,6 +105,8 @@ class Ledger {
   // False once a write failed (every write is refused until restart) or after Stop().
   bool writable() const;
   std::uint64_t head_seq() const { return store_->head_seq(); }
+  // fsync'd event batches so far; head_seq() / append_batches() is the group-commit factor.
+  std::uint64_t append_batches() const { return store_->batches_written(); }
   size_t active_tokens() const;
   const core::Clock& clock() const { return *clock_; }
   // How the projection was restored at Open: the checkpoint loaded and events replayed.

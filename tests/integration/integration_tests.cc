@@ -11,6 +11,7 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -218,6 +219,29 @@ BOOST_AUTO_TEST_CASE(every_endpoint_over_one_keep_alive_connection) {
   // The secret never reaches the server's log.
   BOOST_TEST(ReadFile(s.log).find(secret) == std::string::npos);
   BOOST_TEST(ReadFile(s.log).find(s.admin) == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_token_expires_at_expires_at_and_the_sweeper_records_it) {
+  Running s;
+  auto now = std::chrono::system_clock::now();
+  std::time_t expiry = std::chrono::system_clock::to_time_t(now) + 2;
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&expiry));
+  auto r = s.Call("POST", "/v1/namespaces/acme/tokens", std::string(R"({"name":"short","expires_at":")") + when + R"("})");
+  BOOST_REQUIRE_EQUAL(r.status, 201);
+  std::string secret = S(json::parse(r.body), "token"), id = S(json::parse(r.body), "id");
+  BOOST_TEST(s.Valid(secret));
+  std::this_thread::sleep_until(std::chrono::system_clock::from_time_t(expiry));
+  BOOST_TEST(!s.Valid(secret));  // at expires_at, whether or not the event is written yet
+  auto deadline = std::chrono::system_clock::from_time_t(expiry) + std::chrono::milliseconds(1500);
+  std::int64_t head = 0;
+  while (std::chrono::system_clock::now() < deadline && head < 2) {
+    head = json::parse(s.Call("GET", "/readyz", "", false).body).at("head_seq").as_int64();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST(head == 2);  // token.expired written within about a second
+  BOOST_TEST(S(json::parse(s.Call("GET", "/v1/namespaces/acme/tokens/" + id).body), "status") == "expired");
+  BOOST_TEST(s.Call("DELETE", "/v1/namespaces/acme/tokens/" + id).status == 409);
 }
 
 BOOST_AUTO_TEST_CASE(admin_token_file_is_created_private) {

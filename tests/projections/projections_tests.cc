@@ -314,6 +314,27 @@ BOOST_AUTO_TEST_CASE(concurrent_creates_share_fsyncs_and_stay_gapless) {
   BOOST_TEST(report.events == static_cast<std::uint64_t>(kThreads * kPerThread));
 }
 
+// Commands queued while the writer is busy share its next WriteBatch and fsync.
+BOOST_AUTO_TEST_CASE(queued_commands_share_one_fsync) {
+  TempDir dir;
+  auto ledger = OpenLedger(dir.path());
+  constexpr int kCommands = 200;
+  std::atomic<int> done{0}, failed{0};
+  std::promise<void> all_done;
+  for (int i = 0; i < kCommands; ++i) {
+    // Create is asynchronous: all 200 are queued long before 200 fsyncs could happen.
+    ledger->Create({"acme", "t", std::nullopt, "tester"}, [&](core::Result<CreatedToken> r) {
+      if (!r.ok()) failed++;
+      if (++done == kCommands) all_done.set_value();
+    });
+  }
+  all_done.get_future().wait();
+  BOOST_TEST(failed.load() == 0);
+  BOOST_TEST(ledger->head_seq() == static_cast<std::uint64_t>(kCommands));
+  BOOST_TEST(ledger->append_batches() < static_cast<std::uint64_t>(kCommands) / 2,
+             "batches " << ledger->append_batches() << " for " << kCommands << " creates");
+}
+
 BOOST_AUTO_TEST_CASE(restart_restores_from_the_persisted_projection) {
   TempDir dir;
   std::vector<CreatedToken> tokens;
