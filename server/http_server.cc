@@ -36,7 +36,11 @@ struct ServerState {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, ServerState& state)
-      : stream_(std::move(socket)), buffer_(kReadBufferLimit), state_(state) {}
+      : stream_(std::move(socket)), buffer_(kReadBufferLimit), state_(state) {
+    beast::error_code ec;
+    // Responses are small request/response exchanges: never wait on Nagle's algorithm.
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+  }
 
   ~Session() {
     std::lock_guard lock(state_.sessions_mutex);
@@ -135,24 +139,25 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void DoWrite(HttpResponse response) {
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version_);
-    res->set(http::field::server, "tokenledgerd");
-    res->set(http::field::content_type, response.content_type);
-    for (auto& [name, value] : response.headers) res->set(name, value);
+    // One response in flight per connection, so the session owns it (no allocation for it).
+    response_ = {};
+    response_.result(static_cast<http::status>(response.status));
+    response_.version(version_);
+    response_.set(http::field::server, "tokenledgerd");
+    response_.set(http::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) response_.set(name, value);
     bool close = response.close || !keep_alive_ || state_.stopping.load();
-    res->keep_alive(!close);
-    res->body() = std::move(response.body);
-    res->prepare_payload();
-    response_ = res;
+    response_.keep_alive(!close);
+    response_.body() = std::move(response.body);
+    response_.prepare_payload();
     stream_.expires_after(state_.options.write_timeout);
-    http::async_write(stream_, *res, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
+    http::async_write(stream_, response_, [self = shared_from_this(), close](beast::error_code ec, std::size_t) {
       self->OnWrite(ec, close);
     });
   }
 
   void OnWrite(beast::error_code ec, bool close) {
     busy_ = false;
-    response_.reset();
     if (ec || close) return DoClose();
     DoRead();
   }
@@ -167,7 +172,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   ServerState& state_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<http::response<http::string_body>> response_;
+  http::response<http::string_body> response_;
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool busy_ = false;
