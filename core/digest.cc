@@ -1,7 +1,12 @@
 #include "core/digest.h"
 
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, but OpenSSL 3.0's
+// EVP_DigestInit_ex allocates a provider context on every call (measured: one malloc per
+// digest, even on a reused EVP_MD_CTX), and this digest is on the validation hot path, which
+// must not allocate. The low-level API runs the same assembly on a stack context.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -9,38 +14,16 @@
 namespace tokenledger::core {
 namespace {
 
-// One fetched SHA-256 implementation for the process (EVP_MD_fetch is not free per call).
-const EVP_MD* Sha256Md() {
-  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
-
-class DigestContext {
- public:
-  DigestContext() : ctx_(EVP_MD_CTX_new()) {}
-  ~DigestContext() { EVP_MD_CTX_free(ctx_); }
-  DigestContext(const DigestContext&) = delete;
-  DigestContext& operator=(const DigestContext&) = delete;
-  EVP_MD_CTX* get() { return ctx_; }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
 [[noreturn]] void DieOpenSsl() {
   std::fputs("fatal: OpenSSL SHA-256 failed\n", stderr);
   std::abort();
 }
 
 Sha256Digest Digest(const void* a, size_t a_len, const void* b, size_t b_len) {
-  thread_local DigestContext ctx;
-  const EVP_MD* md = Sha256Md();
+  SHA256_CTX ctx;
   Sha256Digest out{};
-  unsigned int len = 0;
-  if (md == nullptr || ctx.get() == nullptr || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
-      (a_len > 0 && EVP_DigestUpdate(ctx.get(), a, a_len) != 1) ||
-      (b_len > 0 && EVP_DigestUpdate(ctx.get(), b, b_len) != 1) ||
-      EVP_DigestFinal_ex(ctx.get(), out.data(), &len) != 1 || len != out.size())
+  if (SHA256_Init(&ctx) != 1 || (a_len > 0 && SHA256_Update(&ctx, a, a_len) != 1) ||
+      (b_len > 0 && SHA256_Update(&ctx, b, b_len) != 1) || SHA256_Final(out.data(), &ctx) != 1)
     DieOpenSsl();
   return out;
 }

@@ -10,9 +10,8 @@ namespace tokenledger::core {
 
 using Sha256Digest = std::array<std::uint8_t, 32>;
 
-// SHA-256 of data. Thread-safe; reuses a per-thread OpenSSL context, so the hot path does not
-// allocate after a thread's first call. Aborts the process if OpenSSL itself fails (it only
-// does on memory exhaustion, where nothing sane is left to do).
+// SHA-256 of data (OpenSSL). Thread-safe and allocation-free (the validation hot path relies on
+// it). Aborts the process if OpenSSL itself fails, which its SHA-256 does not do in practice.
 Sha256Digest Sha256(std::string_view data);
 
 // SHA-256(prefix || data), the hash-chain step.

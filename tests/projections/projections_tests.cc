@@ -17,6 +17,32 @@
 #include "projections/token_table.h"
 #include "tests/test_util.h"
 
+// Counts this thread's heap allocations while enabled, by interposing glibc's malloc family
+// (operator new alone would miss OpenSSL's allocations). Sanitizer runtimes own malloc, so the
+// allocation test is compiled only without them.
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define TL_COUNT_ALLOCATIONS 1
+namespace {
+thread_local bool g_count_allocations = false;
+thread_local long g_allocations = 0;
+}  // namespace
+extern "C" void* __libc_malloc(size_t);
+extern "C" void* __libc_calloc(size_t, size_t);
+extern "C" void* __libc_realloc(void*, size_t);
+extern "C" void* malloc(size_t n) {
+  if (g_count_allocations) ++g_allocations;
+  return __libc_malloc(n);
+}
+extern "C" void* calloc(size_t n, size_t size) {
+  if (g_count_allocations) ++g_allocations;
+  return __libc_calloc(n, size);
+}
+extern "C" void* realloc(void* p, size_t n) {
+  if (g_count_allocations) ++g_allocations;
+  return __libc_realloc(p, n);
+}
+#endif
+
 using namespace tokenledger;
 using namespace tokenledger::projections;
 using tokenledger::testing::TempDir;
@@ -162,6 +188,31 @@ BOOST_AUTO_TEST_CASE(validates_by_secret_with_namespace_and_expiry) {
   BOOST_TEST((index.Validate(secret, std::nullopt, kNow, noop) == Validity::kInactive));
   BOOST_TEST(index.size() == 0u);
 }
+
+#ifdef TL_COUNT_ALLOCATIONS
+BOOST_AUTO_TEST_CASE(validation_does_not_allocate) {
+  ActiveTokenIndex index;
+  std::string secret = *core::GenerateTokenSecret();
+  index.Insert({core::Sha256(secret), "tok_a", "acme", kNow + 10});
+  std::string unknown = *core::GenerateTokenSecret();
+  auto copy_out = [](const ActiveTokenEntry& e) {
+    char id[32];
+    e.token_id.copy(id, sizeof id);
+  };
+  index.Validate(secret, std::nullopt, kNow, copy_out);  // first use claims this thread's slot
+  int active = 0;
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int i = 0; i < 1000; ++i) {
+    active += index.Validate(secret, std::string_view("acme"), kNow, copy_out) == Validity::kActive;
+    index.Validate(unknown, std::nullopt, kNow, copy_out);
+    index.Validate("tlpat_not-even-close", std::nullopt, kNow, copy_out);
+  }
+  g_count_allocations = false;
+  BOOST_TEST(active == 1000);
+  BOOST_TEST(g_allocations == 0);
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(grows_and_survives_heavy_churn) {
   ActiveTokenIndex index;
