@@ -119,15 +119,6 @@ bool Ledger::writable() const {
   return !stopping_ && !store_->failed() && !projection_failed_.load();
 }
 
-size_t Ledger::active_tokens() const {
-  std::shared_lock lock(table_mutex_);
-  size_t n = 0;
-  core::Timestamp now = clock_->Now();
-  for (const auto& [id, r] : table_.records())
-    if (events::EffectiveStatus(r.status, r.expires_at, now) == events::TokenStatus::kActive) ++n;
-  return n;
-}
-
 std::optional<TokenRecord> Ledger::Get(std::string_view ns, std::string_view id) const {
   std::shared_lock lock(table_mutex_);
   const TokenRecord* r = table_.Find(id);

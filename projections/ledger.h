@@ -107,7 +107,6 @@ class Ledger {
   std::uint64_t head_seq() const { return store_->head_seq(); }
   // fsync'd event batches so far; head_seq() / append_batches() is the group-commit factor.
   std::uint64_t append_batches() const { return store_->batches_written(); }
-  size_t active_tokens() const;
   const core::Clock& clock() const { return *clock_; }
   // How the projection was restored at Open: the checkpoint loaded and events replayed.
   std::uint64_t loaded_checkpoint() const { return loaded_checkpoint_; }
