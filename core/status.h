@@ -12,6 +12,7 @@ namespace tokenledger::core {
 enum class StatusCode {
   kOk,
   kInvalidArgument,   // the caller's input is wrong; maps to 400
+  kOutOfRange,        // well-formed but outside what is allowed (an expiry too late); 400
   kNotFound,          // maps to 404
   kConflict,          // the state forbids it (already revoked); maps to 409
   kUnauthenticated,   // maps to 401
@@ -36,6 +37,7 @@ class [[nodiscard]] Status {
 
   static Status Ok() { return {}; }
   static Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+  static Status OutOfRange(std::string m) { return {StatusCode::kOutOfRange, std::move(m)}; }
   static Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }

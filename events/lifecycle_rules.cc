@@ -26,9 +26,9 @@ core::Result<core::Timestamp> DecideExpiry(core::Timestamp created_at,
   core::Timestamp max = MaxExpiry(created_at, max_lifetime_days);
   if (!requested) return max;
   if (*requested <= created_at)
-    return core::Status::InvalidArgument("expires_at must be in the future");
+    return core::Status::OutOfRange("expires_at must be in the future");
   if (*requested > max)
-    return core::Status::InvalidArgument("expires_at is beyond the maximum lifetime (" +
+    return core::Status::OutOfRange("expires_at is beyond the maximum lifetime (" +
                                          core::FormatRfc3339(max) + ")");
   return *requested;
 }

@@ -56,7 +56,7 @@ constexpr bool ShouldRecordExpiry(TokenStatus recorded, core::Timestamp expires_
 core::Timestamp MaxExpiry(core::Timestamp created_at, int max_lifetime_days);
 
 // The expires_at of a new token: `requested` if given and within (created_at, MaxExpiry],
-// else MaxExpiry. InvalidArgument when requested is not after created_at or beyond the max.
+// else MaxExpiry. OutOfRange when requested is not after created_at or beyond the max.
 core::Result<core::Timestamp> DecideExpiry(core::Timestamp created_at,
                                            std::optional<core::Timestamp> requested,
                                            int max_lifetime_days);

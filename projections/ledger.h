@@ -81,8 +81,9 @@ class Ledger {
   using CreateDone = std::function<void(core::Result<CreatedToken>)>;
   using RevokeDone = std::function<void(core::Result<std::vector<RevokeOutcome>>)>;
 
-  // Mints a token. done gets InvalidArgument (bad name, namespace, actor or expiry) or
-  // Unavailable (store failed or stopping), else the durable token with its secret.
+  // Mints a token. done gets InvalidArgument (bad name, namespace or actor), OutOfRange (expiry
+  // in the past or beyond the maximum lifetime) or Unavailable (store failed or stopping), else
+  // the durable token with its secret.
   void Create(CreateTokenCommand command, CreateDone done);
   // Revokes ids in the namespace, all in one atomic append. An id of another namespace is
   // not_found. done gets InvalidArgument or Unavailable, or one outcome per id in order.

@@ -29,7 +29,8 @@ HttpResponse JsonResponse(int status, const json::value& body) {
 int HttpStatusOf(const core::Status& s) {
   switch (s.code()) {
     case core::StatusCode::kOk: return 200;
-    case core::StatusCode::kInvalidArgument: return 400;
+    case core::StatusCode::kInvalidArgument:
+    case core::StatusCode::kOutOfRange: return 400;
     case core::StatusCode::kUnauthenticated: return 401;
     case core::StatusCode::kNotFound: return 404;
     case core::StatusCode::kConflict: return 409;
@@ -269,7 +270,7 @@ void Router::HandleCreate(const HttpRequest& request, const Params& params, Resp
   ledger_.Create(std::move(command), [respond, &clock](core::Result<projections::CreatedToken> result) {
     if (!result.ok()) {
       const core::Status& st = result.status();
-      if (st.code() == core::StatusCode::kInvalidArgument && st.message().find("expires_at") != std::string::npos)
+      if (st.code() == core::StatusCode::kOutOfRange)
         return respond(ErrorResponse(400, "invalid_expires_at", st.message()));
       return respond(StatusResponse(st));
     }
