@@ -7,15 +7,6 @@
 #include "events/event_codec.h"
 
 namespace tokenledger::events {
-namespace {
-
-std::uint64_t DecodeKey(std::string_view key) {
-  std::uint64_t seq = 0;
-  for (unsigned char c : key) seq = (seq << 8) | c;
-  return seq;
-}
-
-}  // namespace
 
 std::string EventKey(std::uint64_t seq) {
   std::string key(8, '\0');
@@ -24,6 +15,13 @@ std::string EventKey(std::uint64_t seq) {
     seq >>= 8;
   }
   return key;
+}
+
+core::Result<std::uint64_t> SeqFromKey(std::string_view key) {
+  if (key.size() != 8) return core::Status::Corruption("a seq key is not 8 bytes");
+  std::uint64_t seq = 0;
+  for (unsigned char c : key) seq = (seq << 8) | c;
+  return seq;
 }
 
 core::Result<std::unique_ptr<EventStore>> EventStore::Open(Storage& storage) {
@@ -40,10 +38,11 @@ core::Status EventStore::LoadHead() {
   core::Sha256Digest hash{};
   std::uint64_t seq = 0;
   if (it->Valid()) {
-    if (it->key().size() != 8) return core::Status::Corruption("event key is not 8 bytes");
+    auto key_seq = SeqFromKey(std::string_view(it->key().data(), it->key().size()));
+    if (!key_seq.ok()) return key_seq.status();
     core::Result<Event> last = DecodeStored(std::string_view(it->value().data(), it->value().size()));
     if (!last.ok()) return last.status();
-    if (last->seq != DecodeKey(std::string_view(it->key().data(), it->key().size())))
+    if (last->seq != *key_seq)
       return core::Status::Corruption("last event's seq does not match its key");
     seq = last->seq;
     hash = last->hash;
@@ -118,10 +117,9 @@ core::Status ScanStoredEvents(const Storage& storage, std::uint64_t from,
   std::unique_ptr<rocksdb::Iterator> it(
       storage.db()->NewIterator(rocksdb::ReadOptions(), storage.events()));
   for (it->Seek(EventKey(from)); it->Valid(); it->Next()) {
-    if (it->key().size() != 8) return core::Status::Corruption("event key is not 8 bytes");
-    if (!visit(DecodeKey(std::string_view(it->key().data(), 8)),
-               std::string_view(it->value().data(), it->value().size())))
-      break;
+    auto seq = SeqFromKey(std::string_view(it->key().data(), it->key().size()));
+    if (!seq.ok()) return seq.status();
+    if (!visit(*seq, std::string_view(it->value().data(), it->value().size()))) break;
   }
   return FromRocksDb(it->status(), "scanning events");
 }

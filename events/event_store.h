@@ -78,5 +78,7 @@ core::Status ScanStoredEvents(const Storage& storage, std::uint64_t from,
 
 // The 8-byte big-endian key of seq, so RocksDB's bytewise order is seq order.
 std::string EventKey(std::uint64_t seq);
+// The seq an EventKey holds; Corruption unless key is exactly 8 bytes.
+core::Result<std::uint64_t> SeqFromKey(std::string_view key);
 
 }  // namespace tokenledger::events

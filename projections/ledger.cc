@@ -78,18 +78,26 @@ core::Status Ledger::Load() {
   }
   loaded_checkpoint_ = rebuild ? 0 : *checkpoint;
   core::Status apply_status = core::Status::Ok();
+  std::unordered_set<std::string> touched;
   core::Status scan = store_->Scan(loaded_checkpoint_ + 1, [&](const events::Event& e) {
     apply_status = table_.Apply(e);
     ++replayed_events_;
+    if (!rebuild) touched.insert(events::TokenIdOf(e.payload));
     return apply_status.ok();
   });
   if (!scan.ok()) return scan;
   if (!apply_status.ok()) return apply_status;
   core::Log(core::LogLevel::kDebug, "log tail replayed: " + ms_since());
-  if (rebuild || replayed_events_ > 0) {
-    core::Status saved = projection_store_->SaveAll(table_, head);
-    if (!saved.ok()) return saved;
+  core::Status saved = core::Status::Ok();
+  if (rebuild) {
+    saved = projection_store_->SaveAll(table_, head);
+  } else if (replayed_events_ > 0) {
+    // Only the rows the tail changed; the others are already right at the new checkpoint.
+    std::vector<const TokenRecord*> changed;
+    for (const std::string& id : touched) changed.push_back(table_.Find(id));
+    saved = projection_store_->Save(changed, head);
   }
+  if (!saved.ok()) return saved;
   std::vector<ExpiryItem> expiries;
   expiries.reserve(table_.size());
   for (const auto& [id, r] : table_.records()) {

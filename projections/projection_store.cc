@@ -56,8 +56,6 @@ core::Result<TokenRecord> DecodeRow(std::string_view bytes) {
   return r;
 }
 
-std::string EncodeSeq(std::uint64_t seq) { return events::EventKey(seq); }
-
 }  // namespace
 
 core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
@@ -65,9 +63,8 @@ core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
   rocksdb::Status s = storage_.db()->Get(rocksdb::ReadOptions(), storage_.meta(), kCheckpointKey, &value);
   if (s.IsNotFound()) return std::uint64_t{0};
   if (!s.ok()) return events::FromRocksDb(s, "reading the projection checkpoint");
-  if (value.size() != 8) return core::Status::Corruption("projection checkpoint is not 8 bytes");
-  std::uint64_t checkpoint = 0;
-  for (unsigned char c : value) checkpoint = (checkpoint << 8) | c;
+  auto checkpoint = events::SeqFromKey(value);
+  if (!checkpoint.ok()) return core::Status::Corruption("projection checkpoint is not 8 bytes");
 
   std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(rocksdb::ReadOptions(), storage_.tokens()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -79,20 +76,13 @@ core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
   core::Status scan = events::FromRocksDb(it->status(), "loading the token projection");
   if (!scan.ok()) return scan;
   table.FinishRestore();
-  return checkpoint;
+  return *checkpoint;
 }
 
 core::Status ProjectionStore::Save(const std::vector<const TokenRecord*>& changed,
                                    std::uint64_t checkpoint) {
   rocksdb::WriteBatch batch;
-  for (const TokenRecord* r : changed) {
-    rocksdb::Status s = batch.Put(storage_.tokens(), r->id, EncodeRow(*r));
-    if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
-  }
-  rocksdb::Status s = batch.Put(storage_.meta(), kCheckpointKey, EncodeSeq(checkpoint));
-  if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
-  return events::FromRocksDb(storage_.db()->Write(rocksdb::WriteOptions(), &batch),
-                             "saving the token projection");
+  return WriteRows(batch, changed, checkpoint, /*sync=*/false);
 }
 
 core::Status ProjectionStore::SaveAll(const TokenTable& table, std::uint64_t checkpoint) {
@@ -101,16 +91,23 @@ core::Status ProjectionStore::SaveAll(const TokenTable& table, std::uint64_t che
   rocksdb::Status s = batch.DeleteRange(storage_.tokens(), "", std::string(1, '\x7f'));
   if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
   std::vector<const TokenRecord*> rows;
+  rows.reserve(table.size());
   for (const auto& [id, record] : table.records()) rows.push_back(&record);
+  // fsync'd: after a rebuild this batch replaces whatever the damaged projection held.
+  return WriteRows(batch, rows, checkpoint, /*sync=*/true);
+}
+
+core::Status ProjectionStore::WriteRows(rocksdb::WriteBatch& batch, const std::vector<const TokenRecord*>& rows,
+                                        std::uint64_t checkpoint, bool sync) {
   for (const TokenRecord* r : rows) {
-    s = batch.Put(storage_.tokens(), r->id, EncodeRow(*r));
+    rocksdb::Status s = batch.Put(storage_.tokens(), r->id, EncodeRow(*r));
     if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
   }
-  s = batch.Put(storage_.meta(), kCheckpointKey, EncodeSeq(checkpoint));
+  rocksdb::Status s = batch.Put(storage_.meta(), kCheckpointKey, events::EventKey(checkpoint));
   if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
   rocksdb::WriteOptions options;
-  options.sync = true;
-  return events::FromRocksDb(storage_.db()->Write(options, &batch), "rewriting the token projection");
+  options.sync = sync;
+  return events::FromRocksDb(storage_.db()->Write(options, &batch), "saving the token projection");
 }
 
 }  // namespace tokenledger::projections

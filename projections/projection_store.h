@@ -11,6 +11,10 @@
 #include <vector>
 
 #include "core/status.h"
+
+namespace rocksdb {
+class WriteBatch;
+}
 #include "events/storage.h"
 #include "projections/token_table.h"
 
@@ -28,10 +32,14 @@ class ProjectionStore {
   // Writes the given rows and the checkpoint atomically (not fsync'd; see the recovery rule).
   core::Status Save(const std::vector<const TokenRecord*>& changed, std::uint64_t checkpoint);
 
-  // Replaces everything with table's rows at checkpoint, in one batch (used after a rebuild).
+  // Replaces everything with table's rows at checkpoint, in one fsync'd batch (after a rebuild).
   core::Status SaveAll(const TokenTable& table, std::uint64_t checkpoint);
 
  private:
+  // Adds rows and the checkpoint to batch and writes it.
+  core::Status WriteRows(rocksdb::WriteBatch& batch, const std::vector<const TokenRecord*>& rows,
+                         std::uint64_t checkpoint, bool sync);
+
   events::Storage& storage_;
 };
 
