@@ -73,7 +73,7 @@ core::Status TokenTable::Apply(const events::Event& event) {
 }
 
 const TokenRecord* TokenTable::Find(std::string_view id) const {
-  auto it = by_id_.find(std::string(id));
+  auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : &it->second;
 }
 

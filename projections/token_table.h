@@ -57,7 +57,13 @@ class TokenTable {
 
   const TokenRecord* Find(std::string_view id) const;
   size_t size() const { return by_id_.size(); }
-  const std::unordered_map<std::string, TokenRecord>& records() const { return by_id_; }
+  // Hashes std::string and std::string_view alike, so Find(string_view) builds no string.
+  struct IdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  using RecordMap = std::unordered_map<std::string, TokenRecord, IdHash, std::equal_to<>>;
+  const RecordMap& records() const { return by_id_; }
 
   struct Page {
     std::vector<TokenRecord> tokens;
@@ -72,7 +78,7 @@ class TokenTable {
   bool operator==(const TokenTable& other) const { return by_id_ == other.by_id_; }
 
  private:
-  std::unordered_map<std::string, TokenRecord> by_id_;
+  RecordMap by_id_;
   // Per namespace, records in created_seq order (ascending).
   std::map<std::string, std::vector<const TokenRecord*>, std::less<>> by_namespace_;
 };

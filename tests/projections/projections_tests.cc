@@ -123,6 +123,22 @@ BOOST_AUTO_TEST_CASE(applies_lifecycle_and_is_idempotent) {
   BOOST_TEST(r->last_seq == 2u);
 }
 
+#ifdef TL_COUNT_ALLOCATIONS
+BOOST_AUTO_TEST_CASE(find_by_id_does_not_allocate) {
+  TokenTable table;
+  BOOST_REQUIRE(table.Apply(MakeEvent(1, Created("tok_AAAAAAAAAAAAAAAAAAAA"))).ok());
+  std::string_view id = "tok_AAAAAAAAAAAAAAAAAAAA";  // longer than the small-string buffer
+  g_allocations = 0;
+  g_count_allocations = true;
+  const TokenRecord* found = table.Find(id);
+  const TokenRecord* missing = table.Find("tok_BBBBBBBBBBBBBBBBBBBB");
+  g_count_allocations = false;
+  BOOST_TEST(found != nullptr);
+  BOOST_TEST(missing == nullptr);
+  BOOST_TEST(g_allocations == 0);
+}
+#endif
+
 BOOST_AUTO_TEST_CASE(rejects_contradicting_events) {
   TokenTable table;
   BOOST_REQUIRE(table.Apply(MakeEvent(1, Created("tok_a"))).ok());
