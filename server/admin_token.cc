@@ -6,20 +6,13 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/log.h"
+#include "core/secret_file.h"
 #include "core/token_format.h"
 
 namespace tokenledger::server {
 namespace {
-
-std::string Trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
 
 core::Status CreateTokenFile(const std::string& path) {
   auto secret = core::RandomBase62(43);
@@ -57,12 +50,8 @@ core::Result<std::string> LoadOrCreateAdminToken(const std::string& path) {
   if ((st.st_mode & 077) != 0)
     core::Log(core::LogLevel::kWarn, "admin token file " + path +
                                          " is readable by others; run: chmod 600 " + path);
-  std::ifstream in(path);
-  if (!in) return core::Status::IoError("cannot read admin token file " + path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::string token = Trim(buffer.str());
-  if (token.empty()) return core::Status::InvalidArgument("admin token file " + path + " is empty");
+  auto token = core::ReadSecretFile(path);
+  if (!token.ok()) return core::Status(token.status().code(), "admin token file: " + token.status().message());
   return token;
 }
 

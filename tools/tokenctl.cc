@@ -8,11 +8,10 @@
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "core/digest.h"
+#include "core/secret_file.h"
 #include "events/storage.h"
 #include "projections/ledger_verifier.h"
 #include "tools/http_client.h"
@@ -85,11 +84,11 @@ class Online {
     if (const char* env = std::getenv("TOKENLEDGER_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
       token = env;
     } else {
-      std::ifstream in(globals_.admin_token_file);
-      if (!in) return Fail("cannot read admin token file " + globals_.admin_token_file +
-                           " (use --admin-token-file or TOKENLEDGER_ADMIN_TOKEN)");
-      std::getline(in, token);
-      while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+      auto from_file = core::ReadSecretFile(globals_.admin_token_file);
+      if (!from_file.ok())
+        return Fail("admin token: " + from_file.status().message() +
+                    " (use --admin-token-file or TOKENLEDGER_ADMIN_TOKEN)");
+      token = std::move(from_file).value();
     }
     headers_.emplace_back("Authorization", "Bearer " + token);
     if (!globals_.actor.empty()) headers_.emplace_back("X-Actor", globals_.actor);

@@ -6,8 +6,10 @@
 
 #include "core/digest.h"
 #include "core/names.h"
+#include "core/secret_file.h"
 #include "core/time_format.h"
 #include "core/token_format.h"
+#include "tests/test_util.h"
 
 using namespace tokenledger::core;
 
@@ -186,6 +188,26 @@ BOOST_AUTO_TEST_CASE(actor_and_reason) {
   BOOST_TEST(!ValidateActor(std::string(129, 'a')).ok());
   BOOST_TEST(ValidateReason("").ok());
   BOOST_TEST(!ValidateReason(std::string(501, 'a')).ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(secret_file)
+
+BOOST_AUTO_TEST_CASE(trims_surrounding_whitespace_and_rejects_empty_or_missing) {
+  tokenledger::testing::TempDir dir;
+  auto write = [&](const std::string& name, const std::string& content) {
+    std::ofstream(dir.Sub(name)) << content;
+    return dir.Sub(name);
+  };
+  BOOST_TEST(*ReadSecretFile(write("plain", "tladm_abc")) == "tladm_abc");
+  BOOST_TEST(*ReadSecretFile(write("newline", "tladm_abc\n")) == "tladm_abc");
+  BOOST_TEST(*ReadSecretFile(write("padded", "\n  tladm_abc \r\n\n")) == "tladm_abc");
+  BOOST_TEST(ReadSecretFile(write("blank", " \n\t\n")).status().code() == StatusCode::kInvalidArgument);
+  auto missing = ReadSecretFile(dir.Sub("missing"));
+  BOOST_TEST(missing.status().code() == StatusCode::kIoError);
+  auto secret_in_message = ReadSecretFile(write("secret", "   "));
+  BOOST_TEST(secret_in_message.status().message().find("tladm") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/secret_file.h"
 #include "tests/test_util.h"
 #include "tools/http_client.h"
 
@@ -121,11 +122,6 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-std::string Trimmed(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  return s;
-}
-
 // Runs a command line through the shell; returns exit code and stdout.
 std::pair<int, std::string> Run(const std::string& command) {
   std::string output;
@@ -153,7 +149,9 @@ struct Running {
     server = std::make_unique<ServerProcess>(data, log, std::vector<std::string>{}, file_size_limit);
     url = server->WaitListening();
     BOOST_REQUIRE_MESSAGE(!url.empty(), "server did not start: " + ReadFile(log));
-    admin = Trimmed(ReadFile(data + "/admin.token"));
+    auto secret = core::ReadSecretFile(data + "/admin.token");
+    BOOST_REQUIRE(secret.ok());
+    admin = *secret;
     auto c = tools::HttpClient::Create(url);
     BOOST_REQUIRE(c.ok());
     client = std::move(c).value();

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/secret_file.h"
 #include "events/storage.h"
 #include "tools/http_client.h"
 
@@ -28,13 +29,6 @@ using namespace tokenledger;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string ReadTrimmed(const std::string& path) {
-  std::ifstream in(path);
-  std::string s;
-  std::getline(in, s);
-  return s;
-}
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -219,7 +213,15 @@ int main(int argc, char** argv) {
     std::cout << desc << "\n";
     return mode.empty() && !vm.count("help") ? 2 : 0;
   }
-  std::string admin = admin_file.empty() ? "" : ReadTrimmed(admin_file);
+  std::string admin;
+  if (!admin_file.empty()) {
+    auto read = core::ReadSecretFile(admin_file);
+    if (!read.ok()) {
+      std::cerr << read.status().message() << "\n";
+      return 2;
+    }
+    admin = std::move(read).value();
+  }
   if (mode == "creates") return Creates(url, admin, clients, seconds);
   if (mode == "validate") return Validate(url, admin, seconds);
   if (mode == "fsync-reference") return FsyncReference(dir, seconds);
