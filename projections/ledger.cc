@@ -124,8 +124,10 @@ void Ledger::Stop() {
 
 bool Ledger::writable() const {
   std::lock_guard lock(queue_mutex_);
-  return !stopping_ && !store_->failed() && !projection_failed_.load();
+  return !stopping_ && !WritesRefused();
 }
+
+bool Ledger::WritesRefused() const { return store_->failed() || projection_failed_.load(); }
 
 std::optional<TokenRecord> Ledger::Get(std::string_view ns, std::string_view id) const {
   std::shared_lock lock(table_mutex_);
@@ -204,7 +206,7 @@ void Ledger::ProcessGroup(std::deque<Command> commands) {
     return it == pending_status.end() ? r.status : it->second;
   };
 
-  if (!store_->failed() && !projection_failed_) {
+  if (!WritesRefused()) {
     size_t expiries = 0;
     while (!expiry_queue_.empty() && expiry_queue_.top().first <= now && expiries < kMaxExpiriesPerGroup) {
       const TokenRecord* r = expiry_queue_.top().second;
@@ -219,21 +221,14 @@ void Ledger::ProcessGroup(std::deque<Command> commands) {
 
   for (Command& command : commands) {
     PendingReply reply{&command, core::Status::Ok(), {}, {}, {}};
-    if (store_->failed() || projection_failed_) {
+    if (WritesRefused()) {
       reply.rejection = core::Status::Unavailable("the ledger refuses writes after a failed write");
     } else if (auto* create = std::get_if<CreateTokenCommand>(&command.body)) {
       auto expires_at = events::DecideExpiry(now, create->expires_at, options_.max_lifetime_days);
-      auto secret = core::GenerateTokenSecret();
-      core::Result<std::string> id = core::Status::Internal("unset");
-      // 119 random bits never collide in practice; checking is cheap and makes it certain.
-      for (int attempt = 0; attempt < 4; ++attempt) {
-        id = core::GenerateTokenId();
-        if (!id.ok() || (table_.Find(*id) == nullptr && !pending_ids.count(*id))) break;
-      }
-      if (!expires_at.ok()) {
-        reply.rejection = expires_at.status();
-      } else if (!secret.ok() || !id.ok()) {
-        reply.rejection = !secret.ok() ? secret.status() : id.status();
+      auto secret = expires_at.ok() ? core::GenerateTokenSecret() : expires_at.status();
+      auto id = secret.ok() ? NewTokenId(pending_ids) : secret.status();
+      if (!id.ok()) {
+        reply.rejection = id.status();
       } else {
         pending_ids.insert(*id);
         reply.created_id = *id;
@@ -303,6 +298,15 @@ void Ledger::ProcessGroup(std::deque<Command> commands) {
   // After the replies: the events are durable and applied in memory, and the projection rows
   // are only a restart shortcut (see projection_store.h), so they need not delay anyone.
   if (!appended.empty()) SaveProjection(appended);
+}
+
+core::Result<std::string> Ledger::NewTokenId(const std::unordered_set<std::string>& pending_ids) const {
+  // 119 random bits never collide in practice; checking is cheap and makes it certain.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    auto id = core::GenerateTokenId();
+    if (!id.ok() || (table_.Find(*id) == nullptr && !pending_ids.count(*id))) return id;
+  }
+  return core::Status::Internal("could not draw an unused token id");
 }
 
 void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {

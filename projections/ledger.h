@@ -20,6 +20,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "core/clock.h"
@@ -129,6 +130,10 @@ class Ledger {
   void Enqueue(Command command);
   void WriterLoop();
   void ProcessGroup(std::deque<Command> commands);
+  // True once an event or projection write failed: every later write is refused.
+  bool WritesRefused() const;
+  // A fresh id used neither by a stored token nor by a create earlier in this group.
+  core::Result<std::string> NewTokenId(const std::unordered_set<std::string>& pending_ids) const;
   void ApplyCommitted(const std::vector<events::Event>& appended);
   void SaveProjection(const std::vector<events::Event>& appended);
 
