@@ -54,6 +54,23 @@ NewEvent NewCreated(const std::string& id, const std::string& ns = "acme") {
   return NewEvent{1796412188, "admin", TokenCreated{id, ns, "name", DigestOf(id), 1827948188}};
 }
 
+// A data dir opened as storage plus its event store (the store is destroyed first).
+struct OpenedStore {
+  std::unique_ptr<Storage> storage;
+  std::unique_ptr<EventStore> store;
+};
+
+// Opens dir as the primary, or as a secondary with its own files in secondary_dir.
+OpenedStore OpenStore(const std::string& dir, const std::string& secondary_dir = "") {
+  auto storage = secondary_dir.empty() ? Storage::OpenPrimary(dir) : Storage::OpenSecondary(dir, secondary_dir);
+  BOOST_REQUIRE_MESSAGE(storage.ok(), storage.status().ToString());
+  OpenedStore opened{std::move(storage).value(), nullptr};
+  auto store = EventStore::Open(*opened.storage);
+  BOOST_REQUIRE_MESSAGE(store.ok(), store.status().ToString());
+  opened.store = std::move(store).value();
+  return opened;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(codec)
@@ -181,14 +198,11 @@ BOOST_AUTO_TEST_CASE(appends_gapless_and_chained_then_reopens) {
   TempDir dir;
   core::Sha256Digest head_hash{};
   {
-    auto storage = Storage::OpenPrimary(dir.path());
-    BOOST_REQUIRE(storage.ok());
-    auto store = EventStore::Open(**storage);
-    BOOST_REQUIRE(store.ok());
-    BOOST_TEST((*store)->head_seq() == 0u);
-    auto first = (*store)->Append({NewCreated("tok_1"), NewCreated("tok_2")});
+    auto [storage, store] = OpenStore(dir.path());
+    BOOST_TEST(store->head_seq() == 0u);
+    auto first = store->Append({NewCreated("tok_1"), NewCreated("tok_2")});
     BOOST_REQUIRE(first.ok());
-    auto second = (*store)->Append({NewEvent{1796412189, "bob", TokenRevoked{"tok_1", "acme", ""}}});
+    auto second = store->Append({NewEvent{1796412189, "bob", TokenRevoked{"tok_1", "acme", ""}}});
     BOOST_REQUIRE(second.ok());
     BOOST_TEST((*first)[0].seq == 1u);
     BOOST_TEST((*first)[1].seq == 2u);
@@ -198,25 +212,22 @@ BOOST_AUTO_TEST_CASE(appends_gapless_and_chained_then_reopens) {
     BOOST_TEST(((*second)[0].prev_hash == (*first)[1].hash));
     head_hash = (*second)[0].hash;
   }
-  auto storage = Storage::OpenPrimary(dir.path());
-  BOOST_REQUIRE(storage.ok());
-  auto store = EventStore::Open(**storage);
-  BOOST_REQUIRE(store.ok());
-  BOOST_TEST((*store)->head_seq() == 3u);
-  BOOST_TEST(((*store)->head_hash() == head_hash));
+  auto [storage, store] = OpenStore(dir.path());
+  BOOST_TEST(store->head_seq() == 3u);
+  BOOST_TEST((store->head_hash() == head_hash));
   std::vector<std::uint64_t> seqs;
-  BOOST_REQUIRE((*store)->Scan(1, [&](const Event& e) {
+  BOOST_REQUIRE(store->Scan(1, [&](const Event& e) {
                       seqs.push_back(e.seq);
                       return true;
                     }).ok());
   BOOST_TEST((seqs == std::vector<std::uint64_t>{1, 2, 3}));
-  auto read = (*store)->Read(3);
+  auto read = store->Read(3);
   BOOST_REQUIRE(read.ok());
   BOOST_TEST(std::holds_alternative<TokenRevoked>(read->payload));
   BOOST_TEST(read->actor == "bob");
-  BOOST_TEST((*store)->Read(4).status().code() == core::StatusCode::kNotFound);
+  BOOST_TEST(store->Read(4).status().code() == core::StatusCode::kNotFound);
   // Appending after reopen continues the chain.
-  auto next = (*store)->Append({NewCreated("tok_3")});
+  auto next = store->Append({NewCreated("tok_3")});
   BOOST_REQUIRE(next.ok());
   BOOST_TEST((*next)[0].seq == 4u);
   BOOST_TEST(((*next)[0].prev_hash == head_hash));
@@ -224,16 +235,13 @@ BOOST_AUTO_TEST_CASE(appends_gapless_and_chained_then_reopens) {
 
 BOOST_AUTO_TEST_CASE(scan_reports_a_corrupted_event) {
   TempDir dir;
-  auto storage = Storage::OpenPrimary(dir.path());
-  BOOST_REQUIRE(storage.ok());
-  auto store = EventStore::Open(**storage);
-  BOOST_REQUIRE(store.ok());
-  BOOST_REQUIRE((*store)->Append({NewCreated("tok_1"), NewCreated("tok_2")}).ok());
+  auto [storage, store] = OpenStore(dir.path());
+  BOOST_REQUIRE(store->Append({NewCreated("tok_1"), NewCreated("tok_2")}).ok());
   std::string value;
-  BOOST_REQUIRE((*storage)->db()->Get(rocksdb::ReadOptions(), (*storage)->events(), EventKey(2), &value).ok());
+  BOOST_REQUIRE(storage->db()->Get(rocksdb::ReadOptions(), storage->events(), EventKey(2), &value).ok());
   value[10] ^= 0x40;
-  BOOST_REQUIRE((*storage)->db()->Put(rocksdb::WriteOptions(), (*storage)->events(), EventKey(2), value).ok());
-  core::Status s = (*store)->Scan(1, [](const Event&) { return true; });
+  BOOST_REQUIRE(storage->db()->Put(rocksdb::WriteOptions(), storage->events(), EventKey(2), value).ok());
+  core::Status s = store->Scan(1, [](const Event&) { return true; });
   BOOST_TEST(s.code() == core::StatusCode::kCorruption);
   BOOST_TEST(s.message().find("event 2") != std::string::npos);
 }
@@ -250,20 +258,16 @@ BOOST_AUTO_TEST_CASE(second_open_of_a_data_dir_fails_with_a_clear_message) {
 
 BOOST_AUTO_TEST_CASE(secondary_instance_reads_while_primary_writes_and_cannot_append) {
   TempDir dir;
-  auto primary = Storage::OpenPrimary(dir.path());
-  BOOST_REQUIRE(primary.ok());
-  auto writer = EventStore::Open(**primary);
-  BOOST_REQUIRE(writer.ok());
-  BOOST_REQUIRE((*writer)->Append({NewCreated("tok_1")}).ok());
-  auto secondary = Storage::OpenSecondary(dir.path(), dir.Sub("secondary"));
-  BOOST_REQUIRE(secondary.ok());
-  auto reader = EventStore::Open(**secondary);
-  BOOST_REQUIRE(reader.ok());
-  BOOST_TEST((*reader)->head_seq() == 1u);
-  BOOST_REQUIRE((*writer)->Append({NewCreated("tok_2")}).ok());
-  BOOST_REQUIRE((*reader)->Refresh().ok());
-  BOOST_TEST((*reader)->head_seq() == 2u);
-  auto refused = (*reader)->Append({NewCreated("tok_3")});
+  OpenedStore primary = OpenStore(dir.path());
+  auto& writer = primary.store;
+  BOOST_REQUIRE(writer->Append({NewCreated("tok_1")}).ok());
+  OpenedStore secondary = OpenStore(dir.path(), dir.Sub("secondary"));
+  auto& reader = secondary.store;
+  BOOST_TEST(reader->head_seq() == 1u);
+  BOOST_REQUIRE(writer->Append({NewCreated("tok_2")}).ok());
+  BOOST_REQUIRE(reader->Refresh().ok());
+  BOOST_TEST(reader->head_seq() == 2u);
+  auto refused = reader->Append({NewCreated("tok_3")});
   BOOST_TEST(refused.status().code() == core::StatusCode::kUnavailable);
 }
 
