@@ -147,27 +147,36 @@ bool Router::IsAdmin(const HttpRequest& request) const {
       std::string_view(reinterpret_cast<const char*>(admin_digest_.data()), admin_digest_.size()));
 }
 
+bool Router::PathMatches(const Route& route, boost::urls::segments_encoded_view segments) {
+  if (route.pattern.size() != segments.size()) return false;
+  auto it = segments.begin();
+  for (std::string_view part : route.pattern) {
+    // Literals compare against the decoded segment without building a string.
+    if (part[0] != ':' && (**it).compare(part) != 0) return false;
+    ++it;
+  }
+  return true;
+}
+
 void Router::Handle(const HttpRequest& request, Responder respond) {
   auto parsed = boost::urls::parse_origin_form(request.target);
   if (!parsed) return respond(ErrorResponse(400, "invalid_target", "request target is not a valid path"));
   Params params{{}, {}, *parsed};
-  std::vector<std::string> segments;
-  for (auto seg : params.url.segments()) segments.push_back(seg);
+  auto segments = params.url.encoded_segments();
 
-  std::string allowed;
+  bool path_known = false;
   for (const Route& route : Routes()) {
-    if (route.pattern.size() != segments.size()) continue;
-    bool match = true;
-    for (size_t i = 0; i < segments.size() && match; ++i) {
-      if (route.pattern[i] == ":ns") params.ns = segments[i];
-      else if (route.pattern[i] == ":id") params.id = segments[i];
-      else match = route.pattern[i] == segments[i];
-    }
-    if (!match) continue;
+    if (!PathMatches(route, segments)) continue;
     if (route.method != request.method) {
-      if (!allowed.empty()) allowed += ", ";
-      allowed += route.method;
+      path_known = true;
       continue;
+    }
+    // Only the management routes have {ns} and {id}; decoding them is their only copy.
+    auto it = segments.begin();
+    for (std::string_view part : route.pattern) {
+      if (part == ":ns") params.ns = (*it).decode();
+      if (part == ":id") params.id = (*it).decode();
+      ++it;
     }
     if (route.admin) {
       if (!IsAdmin(request))
@@ -188,7 +197,13 @@ void Router::Handle(const HttpRequest& request, Responder respond) {
     }
     return;
   }
-  if (!allowed.empty()) {
+  if (path_known) {
+    std::string allowed;
+    for (const Route& route : Routes()) {
+      if (!PathMatches(route, segments)) continue;
+      if (!allowed.empty()) allowed += ", ";
+      allowed += route.method;
+    }
     HttpResponse r = ErrorResponse(405, "method_not_allowed", "method not allowed; use " + allowed);
     r.headers.emplace_back("Allow", allowed);
     return respond(std::move(r));

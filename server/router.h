@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/url/segments_encoded_view.hpp>
+
 #include "core/digest.h"
 #include "projections/ledger.h"
 #include "server/http_types.h"
@@ -44,6 +46,7 @@ class Router {
   void HandleBatchRevoke(const HttpRequest&, const Params&, Responder&);
 
   bool IsAdmin(const HttpRequest& request) const;
+  static bool PathMatches(const Route& route, boost::urls::segments_encoded_view segments);
 
   projections::Ledger& ledger_;
   core::Sha256Digest admin_digest_;

@@ -17,31 +17,7 @@
 #include "projections/token_table.h"
 #include "tests/test_util.h"
 
-// Counts this thread's heap allocations while enabled, by interposing glibc's malloc family
-// (operator new alone would miss OpenSSL's allocations). Sanitizer runtimes own malloc, so the
-// allocation test is compiled only without them.
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define TL_COUNT_ALLOCATIONS 1
-namespace {
-thread_local bool g_count_allocations = false;
-thread_local long g_allocations = 0;
-}  // namespace
-extern "C" void* __libc_malloc(size_t);
-extern "C" void* __libc_calloc(size_t, size_t);
-extern "C" void* __libc_realloc(void*, size_t);
-extern "C" void* malloc(size_t n) {
-  if (g_count_allocations) ++g_allocations;
-  return __libc_malloc(n);
-}
-extern "C" void* calloc(size_t n, size_t size) {
-  if (g_count_allocations) ++g_allocations;
-  return __libc_calloc(n, size);
-}
-extern "C" void* realloc(void* p, size_t n) {
-  if (g_count_allocations) ++g_allocations;
-  return __libc_realloc(p, n);
-}
-#endif
+#include "tests/alloc_counter.h"
 
 using namespace tokenledger;
 using namespace tokenledger::projections;
@@ -128,14 +104,18 @@ BOOST_AUTO_TEST_CASE(find_by_id_does_not_allocate) {
   TokenTable table;
   BOOST_REQUIRE(table.Apply(MakeEvent(1, Created("tok_AAAAAAAAAAAAAAAAAAAA"))).ok());
   std::string_view id = "tok_AAAAAAAAAAAAAAAAAAAA";  // longer than the small-string buffer
-  g_allocations = 0;
-  g_count_allocations = true;
-  const TokenRecord* found = table.Find(id);
-  const TokenRecord* missing = table.Find("tok_BBBBBBBBBBBBBBBBBBBB");
-  g_count_allocations = false;
+  const TokenRecord* found = nullptr;
+  const TokenRecord* missing = nullptr;
+  long allocations = 0;
+  {
+    tokenledger::testing::AllocationCounter counter;
+    found = table.Find(id);
+    missing = table.Find("tok_BBBBBBBBBBBBBBBBBBBB");
+    allocations = counter.count();
+  }
   BOOST_TEST(found != nullptr);
   BOOST_TEST(missing == nullptr);
-  BOOST_TEST(g_allocations == 0);
+  BOOST_TEST(allocations == 0);
 }
 #endif
 
@@ -217,16 +197,18 @@ BOOST_AUTO_TEST_CASE(validation_does_not_allocate) {
   };
   index.Validate(secret, std::nullopt, kNow, copy_out);  // first use claims this thread's slot
   int active = 0;
-  g_allocations = 0;
-  g_count_allocations = true;
-  for (int i = 0; i < 1000; ++i) {
-    active += index.Validate(secret, std::string_view("acme"), kNow, copy_out) == Validity::kActive;
-    index.Validate(unknown, std::nullopt, kNow, copy_out);
-    index.Validate("tlpat_not-even-close", std::nullopt, kNow, copy_out);
+  long allocations = 0;
+  {
+    tokenledger::testing::AllocationCounter counter;
+    for (int i = 0; i < 1000; ++i) {
+      active += index.Validate(secret, std::string_view("acme"), kNow, copy_out) == Validity::kActive;
+      index.Validate(unknown, std::nullopt, kNow, copy_out);
+      index.Validate("tlpat_not-even-close", std::nullopt, kNow, copy_out);
+    }
+    allocations = counter.count();
   }
-  g_count_allocations = false;
   BOOST_TEST(active == 1000);
-  BOOST_TEST(g_allocations == 0);
+  BOOST_TEST(allocations == 0);
 }
 #endif
 

@@ -5,6 +5,7 @@
 
 #include "core/time_format.h"
 #include "server/router.h"
+#include "tests/alloc_counter.h"
 #include "tests/test_util.h"
 
 using namespace tokenledger;
@@ -169,6 +170,29 @@ BOOST_AUTO_TEST_CASE(validate_answers_active_or_inactive_only) {
   r = Call("POST", "/v1/validate", R"({"token":"garbage"})", false);
   BOOST_TEST(r.body == R"({"active":false})");
 }
+
+#ifdef TL_COUNT_ALLOCATIONS
+// Routing, JSON parsing and the lookup allocate nothing; the response body is the one
+// allocation a validation costs in the router.
+BOOST_AUTO_TEST_CASE(validate_allocates_only_its_response_body) {
+  json::object t = Create("acme");
+  HttpRequest request;
+  request.method = "POST";
+  request.target = "/v1/validate";
+  request.body = R"({"token":")" + S(t, "token") + R"(","namespace":"acme"})";
+  HttpResponse response;
+  Responder respond = [&](HttpResponse r) { response = std::move(r); };
+  router->Handle(request, respond);  // warm-up: this thread's first lookup claims its slot
+  long allocations = 0;
+  {
+    tokenledger::testing::AllocationCounter counter;
+    router->Handle(request, respond);
+    allocations = counter.count();
+  }
+  BOOST_TEST(json::parse(response.body).at("active").as_bool());
+  BOOST_TEST(allocations <= 1);
+}
+#endif
 
 BOOST_AUTO_TEST_CASE(validate_rejects_malformed_bodies) {
   for (const char* body : {"", "nope", "[]", "{}", R"({"token":1})", R"({"token":"x","namespace":2})",
