@@ -1,116 +1,251 @@
 #include "projections/active_token_index.h"
 
 #include <cstring>
-
-#include "core/token_format.h"
+#include <limits>
 
 namespace tokenledger::projections {
 namespace {
 
-// Marks a slot whose entry was erased: probing continues past it, inserts may reuse it.
-const ActiveTokenEntry kTombstone{};
+// Slot values: 0 empty; kTombstone erased (probing continues past it, inserts may reuse it);
+// otherwise (tag << 32) | (record number + 1).
+constexpr std::uint64_t kEmpty = 0;
+constexpr std::uint64_t kTombstone = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint32_t kMaxRecords = (1u << 30);
+constexpr size_t kMinCapacity = 1024;
 
-std::uint64_t SlotHash(const core::Sha256Digest& digest) {
+// The digest is uniformly random: its first 8 bytes give the probe start (low bits) and the tag
+// (high 32 bits), independent of each other for any table under 2^32 slots.
+std::uint64_t DigestHash(const core::Sha256Digest& digest) {
   std::uint64_t h;
   std::memcpy(&h, digest.data(), sizeof h);
   return h;
 }
+std::uint32_t Tag(std::uint64_t hash) { return static_cast<std::uint32_t>(hash >> 32); }
+std::uint64_t SlotValue(std::uint32_t tag, std::uint32_t record) {
+  std::uint64_t v = (static_cast<std::uint64_t>(tag) << 32) | (static_cast<std::uint64_t>(record) + 1);
+  return v == kTombstone ? v - 1 : v;  // record 2^32-2 never exists (kMaxRecords)
+}
+std::uint32_t RecordOf(std::uint64_t slot) { return static_cast<std::uint32_t>(slot) - 1; }
+
+bool FitsSeconds(core::Timestamp t) { return t >= 0 && t <= std::numeric_limits<std::uint32_t>::max(); }
 
 }  // namespace
 
+std::string_view ValidityName(Validity v) {
+  switch (v) {
+    case Validity::kMalformed: return "malformed";
+    case Validity::kInactive: return "inactive";
+    case Validity::kWrongNamespace: return "wrong_namespace";
+    case Validity::kActive: return "active";
+  }
+  return "unknown";
+}
+
+// One cache line per token. Times are unsigned 32-bit Unix seconds (to 2106).
+struct alignas(64) ActiveTokenIndex::Record {
+  core::Sha256Digest digest;
+  std::array<char, core::kTokenIdRandomChars> id_suffix;  // after "tok_"
+  std::uint32_t namespace_index;
+  std::uint32_t created_at;
+  std::uint32_t expires_at;
+};
+static_assert(sizeof(core::Sha256Digest) == 32);
+
+
+// An array that grows in fixed chunks, so elements never move: readers index it without a
+// lock while the writer appends. Elements must be published to readers by a release store
+// made after they were written (here: the slot that names them).
+template <class T, unsigned kChunkBits, size_t kMaxChunks>
+class ActiveTokenIndex::ChunkedArray {
+ public:
+  static constexpr size_t kChunkSize = size_t{1} << kChunkBits;
+  static constexpr size_t kCapacity = kChunkSize * kMaxChunks;
+
+  ChunkedArray() : chunks_(std::make_unique<std::atomic<T*>[]>(kMaxChunks)) {}
+  ~ChunkedArray() {
+    for (size_t i = 0; i < kMaxChunks; ++i) delete[] chunks_[i].load(std::memory_order_relaxed);
+  }
+
+  // Writer only; i < kCapacity. Allocates i's chunk on first use.
+  T& Writable(size_t i) {
+    std::atomic<T*>& chunk = chunks_[i >> kChunkBits];
+    T* c = chunk.load(std::memory_order_relaxed);
+    if (c == nullptr) {
+      c = new T[kChunkSize]();
+      chunk.store(c, std::memory_order_release);
+      ++allocated_chunks_;
+    }
+    return c[i & (kChunkSize - 1)];
+  }
+  const T& operator[](size_t i) const {
+    return chunks_[i >> kChunkBits].load(std::memory_order_acquire)[i & (kChunkSize - 1)];
+  }
+  size_t bytes() const { return allocated_chunks_ * kChunkSize * sizeof(T) + kMaxChunks * sizeof(T*); }
+
+ private:
+  std::unique_ptr<std::atomic<T*>[]> chunks_;
+  size_t allocated_chunks_ = 0;
+};
+
 struct ActiveTokenIndex::Table {
-  explicit Table(size_t capacity)
-      : mask(capacity - 1), slots(new std::atomic<const ActiveTokenEntry*>[capacity]) {
-    for (size_t i = 0; i < capacity; ++i) slots[i].store(nullptr, std::memory_order_relaxed);
+  explicit Table(size_t capacity) : mask(capacity - 1), slots(new std::atomic<std::uint64_t>[capacity]) {
+    for (size_t i = 0; i < capacity; ++i) slots[i].store(kEmpty, std::memory_order_relaxed);
   }
   size_t capacity() const { return mask + 1; }
   size_t mask;
-  std::unique_ptr<std::atomic<const ActiveTokenEntry*>[]> slots;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> slots;
 };
 
-ActiveTokenIndex::ActiveTokenIndex() : table_(new Table(1024)) {}
+ActiveTokenIndex::ActiveTokenIndex()
+    : table_(new Table(kMinCapacity)),
+      records_(std::make_unique<Records>()),
+      namespaces_(std::make_unique<NamespaceNames>()) {}
 
 ActiveTokenIndex::~ActiveTokenIndex() {
   reclaimer_.Reclaim();
-  Table* t = table_.load();
-  for (size_t i = 0; i < t->capacity(); ++i) {
-    const ActiveTokenEntry* e = t->slots[i].load();
-    if (e != nullptr && e != &kTombstone) delete e;
-  }
-  delete t;
+  delete table_.load();
 }
 
-bool ActiveTokenIndex::IsWellFormedSecret(std::string_view secret) noexcept {
-  return core::IsWellFormedToken(secret);
+size_t ActiveTokenIndex::ApproxBytes() const {
+  return table_.load(std::memory_order_relaxed)->capacity() * sizeof(std::uint64_t) + records_->bytes() +
+         free_records_.capacity() * sizeof(std::uint32_t) + namespaces_->bytes() + namespace_bytes_;
 }
 
-// Memory order: the pointer loads here and the publishing/unlinking stores below are seq_cst, as
-// are the reader's epoch store and the writer's epoch scan (epoch_reclaimer.cc). In that single
-// total order either the writer's scan sees the reader's epoch, or the reader sees the unlinked
-// state, so nothing a reader can reach is freed. (seq_cst loads cost nothing extra on x86.)
-const ActiveTokenEntry* ActiveTokenIndex::FindLocked(const core::Sha256Digest& digest) const {
+// Memory order: slot and table loads here and the publishing/unlinking stores below are
+// seq_cst, as are the reader's epoch store and the writer's epoch scan (epoch_reclaimer.cc). In
+// that single total order either the writer's scan sees the reader's epoch, or the reader sees
+// the unlinked state, so nothing a reader can reach is reused. (seq_cst loads are plain loads on
+// x86.) The seq_cst slot store also releases the record and namespace written before it.
+const ActiveTokenIndex::Record* ActiveTokenIndex::Find(const core::Sha256Digest& digest) const {
   const Table* t = table_.load(std::memory_order_seq_cst);
-  for (size_t i = SlotHash(digest) & t->mask, probes = 0; probes <= t->mask;
-       i = (i + 1) & t->mask, ++probes) {
-    const ActiveTokenEntry* e = t->slots[i].load(std::memory_order_seq_cst);
-    if (e == nullptr) return nullptr;
-    if (e != &kTombstone && e->digest == digest) return e;
+  std::uint64_t hash = DigestHash(digest);
+  std::uint32_t tag = Tag(hash);
+  for (size_t i = hash & t->mask, probes = 0; probes <= t->mask; i = (i + 1) & t->mask, ++probes) {
+    std::uint64_t slot = t->slots[i].load(std::memory_order_seq_cst);
+    if (slot == kEmpty) return nullptr;
+    if (slot == kTombstone || Tag(slot) != tag) continue;
+    const Record& r = (*records_)[RecordOf(slot)];
+    if (r.digest == digest) return &r;
   }
   return nullptr;
 }
 
-void ActiveTokenIndex::Grow(size_t capacity) {
+Validity ActiveTokenIndex::Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
+                                    core::Timestamp now, ActiveToken* out) const {
+  if (!core::IsWellFormedToken(secret)) return Validity::kMalformed;
+  core::Sha256Digest digest = core::Sha256(secret);
+  ReadGuard guard;
+  const Record* r = Find(digest);
+  if (r == nullptr || now >= static_cast<core::Timestamp>(r->expires_at)) return Validity::kInactive;
+  std::string_view ns = *(*namespaces_)[r->namespace_index];
+  if (required_namespace && *required_namespace != ns) return Validity::kWrongNamespace;
+  if (out != nullptr) {
+    std::memcpy(out->id_chars.data(), core::kTokenIdPrefix.data(), core::kTokenIdPrefix.size());
+    std::memcpy(out->id_chars.data() + core::kTokenIdPrefix.size(), r->id_suffix.data(), r->id_suffix.size());
+    out->namespace_id = ns;
+    out->created_at = r->created_at;
+    out->expires_at = r->expires_at;
+  }
+  return Validity::kActive;
+}
+
+core::Result<std::uint32_t> ActiveTokenIndex::InternNamespace(std::string_view namespace_id) {
+  if (auto it = namespace_index_.find(namespace_id); it != namespace_index_.end()) return it->second;
+  if (namespace_storage_.size() >= NamespaceNames::kCapacity)
+    return core::Status::Unavailable("the active-token index holds the most namespaces it can");
+  auto index = static_cast<std::uint32_t>(namespace_storage_.size());
+  namespace_storage_.push_back(std::make_unique<std::string>(namespace_id));
+  const std::string* name = namespace_storage_.back().get();
+  namespaces_->Writable(index) = name;
+  namespace_index_.emplace(*name, index);
+  namespace_bytes_ += sizeof(std::string) + name->capacity() + 48;  // map node and pointer
+  return index;
+}
+
+core::Result<std::uint32_t> ActiveTokenIndex::AllocateRecord() {
+  if (!free_records_.empty()) {
+    std::uint32_t r = free_records_.back();
+    free_records_.pop_back();
+    return r;
+  }
+  if (records_allocated_ >= kMaxRecords)
+    return core::Status::Unavailable("the active-token index holds the most tokens it can");
+  return records_allocated_++;
+}
+
+void ActiveTokenIndex::Rebuild(size_t capacity) {
   Table* old = table_.load(std::memory_order_relaxed);
   Table* fresh = new Table(capacity);
   for (size_t i = 0; i < old->capacity(); ++i) {
-    const ActiveTokenEntry* e = old->slots[i].load(std::memory_order_relaxed);
-    if (e == nullptr || e == &kTombstone) continue;
-    for (size_t j = SlotHash(e->digest) & fresh->mask;; j = (j + 1) & fresh->mask) {
-      if (fresh->slots[j].load(std::memory_order_relaxed) == nullptr) {
-        fresh->slots[j].store(e, std::memory_order_relaxed);
+    std::uint64_t slot = old->slots[i].load(std::memory_order_relaxed);
+    if (slot == kEmpty || slot == kTombstone) continue;
+    std::uint64_t hash = DigestHash((*records_)[RecordOf(slot)].digest);
+    for (size_t j = hash & fresh->mask;; j = (j + 1) & fresh->mask) {
+      if (fresh->slots[j].load(std::memory_order_relaxed) == kEmpty) {
+        fresh->slots[j].store(slot, std::memory_order_relaxed);
         break;
       }
     }
   }
   table_.store(fresh, std::memory_order_seq_cst);
-  used_ = live_;
-  // Entries moved to the new table; only the old slot array is retired.
+  used_ = live_.load(std::memory_order_relaxed);
+  // Records stay where they are; only the old slot array is retired.
   reclaimer_.Retire([old] { delete old; });
 }
 
-void ActiveTokenIndex::Insert(ActiveTokenEntry entry) {
-  Erase(entry.digest);
+core::Status ActiveTokenIndex::Insert(const core::Sha256Digest& digest, std::string_view token_id,
+                                      std::string_view namespace_id, core::Timestamp created_at,
+                                      core::Timestamp expires_at) {
+  static_assert(sizeof(Record) == 64, "one record per cache line: a lookup touches one line of records");
+  if (!core::IsWellFormedTokenId(token_id))
+    return core::Status::InvalidArgument("not a token id: \"" + std::string(token_id) + "\"");
+  if (!FitsSeconds(created_at) || !FitsSeconds(expires_at))
+    return core::Status::InvalidArgument("token " + std::string(token_id) + " has a time outside 1970-2106");
+  auto ns = InternNamespace(namespace_id);
+  if (!ns.ok()) return ns.status();
+  Erase(digest);
   Table* t = table_.load(std::memory_order_relaxed);
   if ((used_ + 1) * 10 > t->capacity() * 7) {
-    size_t capacity = 1024;
-    while ((live_ + 1) * 10 > capacity * 4) capacity *= 2;  // rebuilt tables start <= 40% full
-    Grow(capacity);
+    // Rebuilt tables start at most half full: between two rebuilds the load stays 35-70%.
+    size_t capacity = kMinCapacity;
+    while ((live_.load(std::memory_order_relaxed) + 1) * 2 > capacity) capacity *= 2;
+    Rebuild(capacity);
     t = table_.load(std::memory_order_relaxed);
   }
-  auto* fresh = new ActiveTokenEntry(std::move(entry));
-  for (size_t i = SlotHash(fresh->digest) & t->mask;; i = (i + 1) & t->mask) {
-    const ActiveTokenEntry* e = t->slots[i].load(std::memory_order_relaxed);
-    if (e == nullptr || e == &kTombstone) {
-      if (e == nullptr) ++used_;
-      t->slots[i].store(fresh, std::memory_order_seq_cst);
-      ++live_;
-      return;
+  auto number = AllocateRecord();
+  if (!number.ok()) return number.status();
+  Record& r = records_->Writable(*number);
+  r.digest = digest;
+  std::memcpy(r.id_suffix.data(), token_id.data() + core::kTokenIdPrefix.size(), r.id_suffix.size());
+  r.namespace_index = *ns;
+  r.created_at = static_cast<std::uint32_t>(created_at);
+  r.expires_at = static_cast<std::uint32_t>(expires_at);
+  std::uint64_t hash = DigestHash(digest);
+  for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
+    std::uint64_t slot = t->slots[i].load(std::memory_order_relaxed);
+    if (slot == kEmpty || slot == kTombstone) {
+      if (slot == kEmpty) ++used_;
+      t->slots[i].store(SlotValue(Tag(hash), *number), std::memory_order_seq_cst);
+      live_.fetch_add(1, std::memory_order_relaxed);
+      return core::Status::Ok();
     }
   }
 }
 
 void ActiveTokenIndex::Erase(const core::Sha256Digest& digest) {
   Table* t = table_.load(std::memory_order_relaxed);
-  for (size_t i = SlotHash(digest) & t->mask, probes = 0; probes <= t->mask;
-       i = (i + 1) & t->mask, ++probes) {
-    const ActiveTokenEntry* e = t->slots[i].load(std::memory_order_relaxed);
-    if (e == nullptr) return;
-    if (e != &kTombstone && e->digest == digest) {
-      t->slots[i].store(&kTombstone, std::memory_order_seq_cst);
-      --live_;
-      reclaimer_.Retire([e] { delete e; });
-      return;
-    }
+  std::uint64_t hash = DigestHash(digest);
+  std::uint32_t tag = Tag(hash);
+  for (size_t i = hash & t->mask, probes = 0; probes <= t->mask; i = (i + 1) & t->mask, ++probes) {
+    std::uint64_t slot = t->slots[i].load(std::memory_order_relaxed);
+    if (slot == kEmpty) return;
+    if (slot == kTombstone || Tag(slot) != tag || (*records_)[RecordOf(slot)].digest != digest) continue;
+    t->slots[i].store(kTombstone, std::memory_order_seq_cst);
+    live_.fetch_sub(1, std::memory_order_relaxed);
+    // A reader may still be comparing this record: reuse it only after they are gone.
+    std::uint32_t record = RecordOf(slot);
+    reclaimer_.Retire([this, record] { free_records_.push_back(record); });
+    return;
   }
 }
 

@@ -1,39 +1,51 @@
-// The active-token view used by validation: secret digest -> token id, namespace, expires_at.
+// The active-token view used by validation: secret digest -> token id, namespace, created_at,
+// expires_at.
 //
-// Built for the hot path: an open-addressing hash table of atomic pointers to immutable
-// entries, probed by the digest's first 8 bytes (uniformly random). Readers take no lock, do
-// not allocate and never wait for the writer; the writer replaces pointers and frees old
-// entries and tables through epoch-based reclamation. Memory per active token: one 72-byte
-// entry plus 1.4-2.5 pointer slots (the table is kept 40-70% full); the id and namespace
-// strings are not copied (see ActiveTokenEntry).
+// Built for the hot path and for memory. Each active token is one 64-byte record (one cache
+// line) in a chunked array that never moves; an open-addressing table of 8-byte slots maps the
+// digest to the record, each slot holding a 32-bit tag of the digest so a probe touches a
+// record only when the tag matches. The table is kept 35-70% full, so at 1M tokens the index
+// costs 64 B + 11-23 B of slots + under 1 B of chunk slack per active token (ApproxBytes()
+// reports it; docs/benchmarks.md has the measured figure).
+//
+// Readers take no lock, do not allocate and never wait for the writer: records are written
+// before the slot that publishes them, and an erased record (or a replaced slot table) is
+// reused (freed) only through epoch-based reclamation once no reader can still see it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/digest.h"
+#include "core/status.h"
+#include "core/token_format.h"
 #include "projections/epoch_reclaimer.h"
 
 namespace tokenledger::projections {
 
-// token_id and namespace_id view strings the inserter owns and keeps unchanged for as long as
-// the index lives (the Ledger points them into its TokenTable, whose records are never removed
-// and whose ids and namespaces never change).
-struct ActiveTokenEntry {
-  core::Sha256Digest digest{};
-  std::string_view token_id;
+// What validation learns about an active token, copied out of the index. namespace_id views a
+// string the index keeps for its whole life.
+struct ActiveToken {
+  std::array<char, core::kTokenIdPrefix.size() + core::kTokenIdRandomChars> id_chars{};
   std::string_view namespace_id;
+  core::Timestamp created_at = 0;
   core::Timestamp expires_at = 0;
+  std::string_view token_id() const { return {id_chars.data(), id_chars.size()}; }
 };
 
-enum class Validity { kInactive, kWrongNamespace, kActive };
+// kMalformed: not a token at all (format or checksum), rejected before any lookup.
+enum class Validity { kMalformed, kInactive, kWrongNamespace, kActive };
+std::string_view ValidityName(Validity v);
 
-// One writer thread calls Insert/Erase; any number of threads call Validate concurrently.
+// One writer thread calls Insert/Erase/Reclaim; any number of threads call Validate concurrently.
 class ActiveTokenIndex {
  public:
   ActiveTokenIndex();
@@ -41,44 +53,52 @@ class ActiveTokenIndex {
   ActiveTokenIndex(const ActiveTokenIndex&) = delete;
   ActiveTokenIndex& operator=(const ActiveTokenIndex&) = delete;
 
-  // Writer only. Adds or replaces the entry for entry.digest.
-  void Insert(ActiveTokenEntry entry);
-  // Writer only. Removes the entry for digest, if any.
+  // Writer only. Adds or replaces the token with this digest. InvalidArgument when token_id is
+  // not a well-formed id (core::IsWellFormedTokenId) or a time is outside 1970-2106 (the record
+  // keeps 32-bit seconds; the ledger never mints such a token).
+  core::Status Insert(const core::Sha256Digest& digest, std::string_view token_id,
+                      std::string_view namespace_id, core::Timestamp created_at,
+                      core::Timestamp expires_at);
+  // Writer only. Removes the token with this digest, if any.
   void Erase(const core::Sha256Digest& digest);
-  // Writer only: frees entries and tables no reader can reach any more.
+  // Writer only: recycles records and frees tables no reader can reach any more.
   void Reclaim() { reclaimer_.Reclaim(); }
 
-  // Checks a presented secret: malformed (format or checksum) -> kInactive without a lookup;
+  // Checks a presented secret: malformed (format or checksum) -> kMalformed without a lookup;
   // unknown or at/after expires_at -> kInactive; known but `required_namespace` given and
-  // different -> kWrongNamespace; else kActive, and on_active(entry) runs while the entry is
-  // guaranteed alive (copy what you need out of it). Lock-free and allocation-free.
-  template <class OnActive>
+  // different -> kWrongNamespace; else kActive with *out filled. Lock-free, allocation-free.
   Validity Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
-                    core::Timestamp now, OnActive&& on_active) const {
-    if (!IsWellFormedSecret(secret)) return Validity::kInactive;
-    core::Sha256Digest digest = core::Sha256(secret);
-    ReadGuard guard;
-    const ActiveTokenEntry* e = FindLocked(digest);
-    if (e == nullptr || now >= e->expires_at) return Validity::kInactive;
-    if (required_namespace && *required_namespace != e->namespace_id)
-      return Validity::kWrongNamespace;
-    on_active(*e);
-    return Validity::kActive;
-  }
+                    core::Timestamp now, ActiveToken* out) const;
 
-  // Number of entries (writer's view).
-  size_t size() const { return live_; }
+  // Number of active tokens; any thread (exact once the writer is quiet).
+  size_t size() const { return live_.load(std::memory_order_relaxed); }
+  // Bytes held for records, slots and namespace names (the writer's view).
+  size_t ApproxBytes() const;
 
  private:
+  struct Record;
   struct Table;
-  static bool IsWellFormedSecret(std::string_view secret) noexcept;
-  // Caller holds a ReadGuard (or is the writer).
-  const ActiveTokenEntry* FindLocked(const core::Sha256Digest& digest) const;
-  void Grow(size_t capacity);
+  template <class T, unsigned kChunkBits, size_t kMaxChunks>
+  class ChunkedArray;
+  using Records = ChunkedArray<Record, 14, 65536>;                  // up to 2^30 records
+  using NamespaceNames = ChunkedArray<const std::string*, 12, 4096>;  // up to 2^24 names
+
+  // Caller holds a ReadGuard (or is the writer). Null when absent.
+  const Record* Find(const core::Sha256Digest& digest) const;
+  core::Result<std::uint32_t> InternNamespace(std::string_view namespace_id);
+  core::Result<std::uint32_t> AllocateRecord();
+  void Rebuild(size_t capacity);
 
   std::atomic<Table*> table_;
-  size_t live_ = 0;
-  size_t used_ = 0;  // live entries plus tombstones in the current table
+  std::unique_ptr<Records> records_;
+  std::uint32_t records_allocated_ = 0;       // writer only: records ever handed out
+  std::vector<std::uint32_t> free_records_;  // writer only: erased and safe to reuse
+  std::unique_ptr<NamespaceNames> namespaces_;
+  std::vector<std::unique_ptr<std::string>> namespace_storage_;              // writer only
+  std::unordered_map<std::string_view, std::uint32_t> namespace_index_;      // writer only
+  size_t namespace_bytes_ = 0;
+  std::atomic<size_t> live_{0};
+  size_t used_ = 0;  // live slots plus tombstones in the current table
   EpochReclaimer reclaimer_;
 };
 

@@ -102,7 +102,8 @@ core::Status Ledger::Load() {
   expiries.reserve(table_.size());
   for (const auto& [id, r] : table_.records()) {
     if (r.status != events::TokenStatus::kActive) continue;
-    index_.Insert({r.secret_digest, r.id, r.namespace_id, r.expires_at});
+    core::Status indexed = index_.Insert(r.secret_digest, r.id, r.namespace_id, r.created_at, r.expires_at);
+    if (!indexed.ok()) return indexed;
     expiries.emplace_back(r.expires_at, &r);
   }
   expiry_queue_ = decltype(expiry_queue_)(std::greater<>(), std::move(expiries));  // O(n) heapify
@@ -176,23 +177,26 @@ void Ledger::Enqueue(Command command) {
 
 void Ledger::WriterLoop() {
   for (;;) {
-    std::deque<Command> group;
+    std::vector<Command> group;  // empty: no allocation on an idle tick
     {
       std::unique_lock lock(queue_mutex_);
       queue_cv_.wait_for(lock, kSweepInterval, [&] { return stopping_ || !queue_.empty(); });
       // While this thread fsyncs, new commands queue up; they all share the next fsync.
       size_t n = std::min(queue_.size(), kMaxCommandsPerGroup);
+      if (n > 0) group.reserve(n);
       for (size_t i = 0; i < n; ++i) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       if (group.empty() && stopping_) return;
     }
+    bool expiry_due = !expiry_queue_.empty() && expiry_queue_.top().first <= clock_->Now();
+    if (group.empty() && !expiry_due) continue;
     ProcessGroup(std::move(group));
   }
 }
 
-void Ledger::ProcessGroup(std::deque<Command> commands) {
+void Ledger::ProcessGroup(std::vector<Command> commands) {
   core::Timestamp now = clock_->Now();
   std::vector<events::NewEvent> new_events;
   std::vector<PendingReply> replies;
@@ -273,6 +277,7 @@ void Ledger::ProcessGroup(std::deque<Command> commands) {
 
   for (PendingReply& reply : replies) {
     Command& c = *reply.command;
+    append_latency_.Observe(std::chrono::steady_clock::now() - c.queued_at);
     core::Status s = !reply.rejection.ok() ? reply.rejection : append_status;
     if (c.create_done) {
       if (!s.ok()) {
@@ -321,7 +326,8 @@ void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
     const TokenRecord* r = table_.Find(events::TokenIdOf(e.payload));
     if (r == nullptr) continue;
     if (std::holds_alternative<events::TokenCreated>(e.payload)) {
-      index_.Insert({r->secret_digest, r->id, r->namespace_id, r->expires_at});
+      core::Status indexed = index_.Insert(r->secret_digest, r->id, r->namespace_id, r->created_at, r->expires_at);
+      if (!indexed.ok() && apply_status_.ok()) apply_status_ = indexed;
       expiry_queue_.emplace(r->expires_at, r);
     } else {
       index_.Erase(r->secret_digest);

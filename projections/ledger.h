@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/status.h"
 #include "events/event_store.h"
 #include "events/storage.h"
@@ -90,12 +91,10 @@ class Ledger {
   // not_found. done gets InvalidArgument or Unavailable, or one outcome per id in order.
   void Revoke(RevokeTokensCommand command, RevokeDone done);
 
-  // See ActiveTokenIndex::Validate; the time is this ledger's clock.
-  template <class OnActive>
+  // See ActiveTokenIndex::Validate; the time is this ledger's clock. Lock-free, allocation-free.
   Validity Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
-                    OnActive&& on_active) const {
-    return index_.Validate(secret, required_namespace, clock_->Now(),
-                           std::forward<OnActive>(on_active));
+                    ActiveToken* out) const {
+    return index_.Validate(secret, required_namespace, clock_->Now(), out);
   }
 
   // The token if it exists in namespace ns.
@@ -113,6 +112,10 @@ class Ledger {
   // How the projection was restored at Open: the checkpoint loaded and events replayed.
   std::uint64_t loaded_checkpoint() const { return loaded_checkpoint_; }
   std::uint64_t replayed_events() const { return replayed_events_; }
+  // Per write command, from Create/Revoke to its completion (queueing, decide, fsync, apply).
+  const core::LatencyHistogram& append_latency() const { return append_latency_; }
+  // Tokens in the active index (the writer's view; exact between writes).
+  size_t active_tokens() const { return index_.size(); }
 
   // Finishes every queued command, stops the writer thread. Later commands get Unavailable.
   void Stop();
@@ -122,6 +125,7 @@ class Ledger {
     std::variant<CreateTokenCommand, RevokeTokensCommand> body;
     CreateDone create_done;
     RevokeDone revoke_done;
+    std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
   };
   struct PendingReply;
 
@@ -129,7 +133,7 @@ class Ledger {
   core::Status Load();
   void Enqueue(Command command);
   void WriterLoop();
-  void ProcessGroup(std::deque<Command> commands);
+  void ProcessGroup(std::vector<Command> commands);
   // True once an event or projection write failed: every later write is refused.
   bool WritesRefused() const;
   // A fresh id used neither by a stored token nor by a create earlier in this group.
@@ -145,6 +149,7 @@ class Ledger {
   std::unique_ptr<ProjectionStore> projection_store_;
   std::uint64_t loaded_checkpoint_ = 0;
   std::uint64_t replayed_events_ = 0;
+  core::LatencyHistogram append_latency_;
 
   // Read side. The writer thread is the only mutator of table_ (under the unique lock) and
   // index_; it may read table_ without the lock.

@@ -1,13 +1,17 @@
-// tokenledgerd: wires flags -> ledger (RocksDB + projections) -> router -> HTTP server.
+// tokenledgerd: wires flags -> ledger (RocksDB + projections) -> router -> network front end.
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "core/log.h"
+#include "core/secret_file.h"
 #include "projections/ledger.h"
+#include "server/access_control.h"
 #include "server/admin_token.h"
-#include "server/http_server.h"
+#include "server/front_end.h"
+#include "server/metrics.h"
 #include "server/router.h"
 
 namespace po = boost::program_options;
@@ -20,7 +24,9 @@ constexpr char kUsage[] =
     "\n"
     "Serves the tokenledger HTTP API: Personal Access Tokens kept as an event-sourced,\n"
     "hash-chained ledger in RocksDB. Prints 'tokenledgerd listening on http://HOST:PORT'\n"
-    "once it accepts requests. SIGINT/SIGTERM drain in-flight requests and exit 0.\n"
+    "(https with --tls-cert/--tls-key) once it accepts requests, and then, with --resp-listen,\n"
+    "'tokenledgerd resp listening on HOST:PORT'. SIGINT/SIGTERM drain in-flight requests and\n"
+    "exit 0. Exit 1: the data dir or a listen address is unusable; 2: bad flags.\n"
     "\n"
     "Options";
 
@@ -44,7 +50,7 @@ bool SplitListen(const std::string& listen, std::string& host, std::uint16_t& po
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_dir, listen, admin_token_file, log_level, tls_cert, tls_key;
+  std::string data_dir, listen, admin_token_file, log_level, tls_cert, tls_key, validator_token_file, resp_listen;
   int max_lifetime_days = 0, threads = 0;
   po::options_description options(kUsage);
   options.add_options()
@@ -55,8 +61,10 @@ int main(int argc, char** argv) {
       ("max-lifetime-days", po::value(&max_lifetime_days)->default_value(projections::kDefaultMaxLifetimeDays), "longest token lifetime in days, 1-366; never more than one calendar year")
       ("threads", po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())), "I/O threads")
       ("log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error")
-      ("tls-cert", po::value(&tls_cert), "PEM certificate for HTTPS (not supported by this version)")
-      ("tls-key", po::value(&tls_key), "PEM private key for HTTPS (not supported by this version)");
+      ("tls-cert", po::value(&tls_cert), "PEM certificate (chain) file: serve HTTPS instead of HTTP (needs --tls-key)")
+      ("tls-key", po::value(&tls_key), "PEM private key file for --tls-cert")
+      ("validator-token-file", po::value(&validator_token_file), "file holding a secret the validation endpoints then require: X-Validator-Token or Authorization: Bearer on /v1/validate and /v1/introspect, X-Validator-Token on /v1/auth, AUTH on the RESP port (default: they are open)")
+      ("resp-listen", po::value(&resp_listen), "HOST:PORT for the Redis-protocol (RESP2) validation port: PING, VALIDATE, AUTH, QUIT (default: off)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
@@ -75,19 +83,38 @@ int main(int argc, char** argv) {
     return 2;
   }
   core::SetLogLevel(*level);
-  if (!tls_cert.empty() || !tls_key.empty()) {
-    std::cerr << "tokenledgerd: --tls-cert/--tls-key are not supported by this version yet\n";
+  if (tls_cert.empty() != tls_key.empty()) {
+    std::cerr << "tokenledgerd: --tls-cert and --tls-key must be given together\n";
     return 2;
   }
   if (threads < 1 || threads > 256) {
     std::cerr << "tokenledgerd: --threads must be 1-256\n";
     return 2;
   }
-  server::HttpServerOptions http_options;
-  http_options.threads = threads;
-  if (!SplitListen(listen, http_options.host, http_options.port)) {
+  server::FrontEndOptions front_options;
+  front_options.threads = threads;
+  front_options.tls_cert_file = tls_cert;
+  front_options.tls_key_file = tls_key;
+  if (!SplitListen(listen, front_options.host, front_options.port)) {
     std::cerr << "tokenledgerd: --listen must be HOST:PORT, e.g. 127.0.0.1:8080\n";
     return 2;
+  }
+  if (!resp_listen.empty()) {
+    std::string host;
+    if (!SplitListen(resp_listen, host, front_options.resp_port)) {
+      std::cerr << "tokenledgerd: --resp-listen must be HOST:PORT, e.g. 127.0.0.1:6380\n";
+      return 2;
+    }
+    front_options.resp_host = host;
+  }
+  std::optional<std::string> validator_token;
+  if (!validator_token_file.empty()) {
+    auto token = core::ReadSecretFile(validator_token_file);
+    if (!token.ok()) {
+      std::cerr << "tokenledgerd: --validator-token-file: " << token.status().message() << "\n";
+      return 2;
+    }
+    validator_token = std::move(token).value();
   }
 
   projections::LedgerOptions ledger_options;
@@ -108,16 +135,19 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  server::Router router(**ledger, *admin_token);
-  server::HttpServer http(http_options, router);
-  auto url = http.Start();
-  if (!url.ok()) {
-    std::cerr << "tokenledgerd: " << url.status().message() << "\n";
+  server::AccessControl access(*admin_token, validator_token);
+  server::ServerMetrics metrics(server::Router::RouteNames());
+  server::Router router(**ledger, access, metrics);
+  server::FrontEnd front_end(front_options, router, **ledger, access, metrics);
+  auto addresses = front_end.Start();
+  if (!addresses.ok()) {
+    std::cerr << "tokenledgerd: " << addresses.status().message() << "\n";
     return 1;
   }
-  std::printf("tokenledgerd listening on %s\n", url->c_str());
+  std::printf("tokenledgerd listening on %s\n", addresses->http_url.c_str());
+  if (!addresses->resp_address.empty()) std::printf("tokenledgerd resp listening on %s\n", addresses->resp_address.c_str());
   std::fflush(stdout);
-  http.Run();
+  front_end.Run();
   (*ledger)->Stop();
   core::Log(core::LogLevel::kInfo, "stopped cleanly at seq " + std::to_string((*ledger)->head_seq()));
   return 0;

@@ -1,9 +1,11 @@
 #include "server/router.h"
 
 #include <array>
+#include <boost/url/decode_view.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
 #include <charconv>
+#include <chrono>
 #include <optional>
 
 #include "core/log.h"
@@ -102,7 +104,7 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
   json::object body;
   body["error"] = std::move(error);
   HttpResponse r = JsonResponse(status, body);
-  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  if (status == 401) r.AddHeader("WWW-Authenticate", "Bearer");
   return r;
 }
 
@@ -113,42 +115,76 @@ struct Router::Params {
 };
 
 struct Router::Route {
-  std::string_view method;
+  std::string_view name;                  // the metrics label
+  std::string_view method;                // "*": any method
   std::vector<std::string_view> pattern;  // literal segments, or ":ns" / ":id"
   Handler handler;
   bool admin;
+  bool prefix = false;  // also matches any path below the pattern
+};
+
+// Collects one request's answer: filled in place now, or taken over by a Responder for later.
+class Router::Reply {
+ public:
+  Reply(ServerMetrics& metrics, size_t route, HttpResponse& response, const DeferFn& defer)
+      : metrics_(metrics), route_(route), response_(response), defer_(defer) {}
+  HttpResponse& response() { return response_; }
+  void Set(HttpResponse r) { response_ = std::move(r); }
+  // The answer will come later through the returned Responder (call it exactly once).
+  Responder Later() {
+    deferred_ = true;
+    return [metrics = &metrics_, route = route_, inner = defer_()](HttpResponse r) {
+      metrics->CountRequest(route, r.status);
+      inner(std::move(r));
+    };
+  }
+  bool deferred() const { return deferred_; }
+
+ private:
+  ServerMetrics& metrics_;
+  size_t route_;
+  HttpResponse& response_;
+  const DeferFn& defer_;
+  bool deferred_ = false;
 };
 
 const std::vector<Router::Route>& Router::Routes() {
   static const std::vector<Route> routes = {
-      {"GET", {"healthz"}, &Router::HandleHealthz, false},
-      {"GET", {"readyz"}, &Router::HandleReadyz, false},
-      {"POST", {"v1", "validate"}, &Router::HandleValidate, false},
-      {"POST", {"v1", "namespaces", ":ns", "tokens"}, &Router::HandleCreate, true},
-      {"GET", {"v1", "namespaces", ":ns", "tokens"}, &Router::HandleList, true},
-      {"POST", {"v1", "namespaces", ":ns", "tokens", "revoke"}, &Router::HandleBatchRevoke, true},
-      {"GET", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleGet, true},
-      {"DELETE", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleDelete, true},
+      {"healthz", "GET", {"healthz"}, &Router::HandleHealthz, false},
+      {"readyz", "GET", {"readyz"}, &Router::HandleReadyz, false},
+      {"metrics", "GET", {"metrics"}, &Router::HandleMetrics, false},
+      {"validate", "POST", {"v1", "validate"}, &Router::HandleValidate, false},
+      {"introspect", "POST", {"v1", "introspect"}, &Router::HandleIntrospect, false},
+      // Gateways send their sub-request with the client's method, and Envoy appends the
+      // client's path to its path_prefix: any method, any path below /v1/auth.
+      {"auth", "*", {"v1", "auth"}, &Router::HandleAuth, false, true},
+      {"create", "POST", {"v1", "namespaces", ":ns", "tokens"}, &Router::HandleCreate, true},
+      {"list", "GET", {"v1", "namespaces", ":ns", "tokens"}, &Router::HandleList, true},
+      {"batch_revoke", "POST", {"v1", "namespaces", ":ns", "tokens", "revoke"}, &Router::HandleBatchRevoke, true},
+      {"get", "GET", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleGet, true},
+      {"revoke", "DELETE", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleDelete, true},
   };
   return routes;
 }
 
-Router::Router(projections::Ledger& ledger, const std::string& admin_token)
-    : ledger_(ledger), admin_digest_(core::Sha256(admin_token)) {}
+std::vector<std::string_view> Router::RouteNames() {
+  std::vector<std::string_view> names;
+  for (const Route& r : Routes()) names.push_back(r.name);
+  return names;
+}
 
-bool Router::IsAdmin(const HttpRequest& request) const {
-  constexpr std::string_view kBearer = "Bearer ";
-  std::string_view auth = request.authorization;
-  if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) return false;
-  // Comparing digests keeps the comparison constant-time whatever the presented length.
-  core::Sha256Digest presented = core::Sha256(auth.substr(kBearer.size()));
-  return core::ConstantTimeEquals(
-      std::string_view(reinterpret_cast<const char*>(presented.data()), presented.size()),
-      std::string_view(reinterpret_cast<const char*>(admin_digest_.data()), admin_digest_.size()));
+Router::Router(projections::Ledger& ledger, const AccessControl& access, ServerMetrics& metrics)
+    : ledger_(ledger), access_(access), metrics_(metrics) {}
+
+bool Router::MayValidate(const HttpRequest& request) const {
+  if (!access_.validator_required()) return true;
+  if (!request.validator_token.empty()) return access_.MayValidate(request.validator_token);
+  return access_.MayValidate(AccessControl::BearerCredential(request.authorization));
 }
 
 bool Router::PathMatches(const Route& route, boost::urls::segments_encoded_view segments) {
-  if (route.pattern.size() != segments.size()) return false;
+  if (route.prefix ? segments.size() < route.pattern.size() : segments.size() != route.pattern.size())
+    return false;
   auto it = segments.begin();
   for (std::string_view part : route.pattern) {
     // Literals compare against the decoded segment without building a string.
@@ -158,19 +194,28 @@ bool Router::PathMatches(const Route& route, boost::urls::segments_encoded_view 
   return true;
 }
 
-void Router::Handle(const HttpRequest& request, Responder respond) {
+bool Router::Handle(const HttpRequest& request, HttpResponse& response, const DeferFn& defer) {
   auto parsed = boost::urls::parse_origin_form(request.target);
-  if (!parsed) return respond(ErrorResponse(400, "invalid_target", "request target is not a valid path"));
+  if (!parsed) {
+    response = ErrorResponse(400, "invalid_target", "request target is not a valid path");
+    metrics_.CountRequest(ServerMetrics::kNoRoute, response.status);
+    return true;
+  }
   Params params{{}, {}, *parsed};
   auto segments = params.url.encoded_segments();
+  const auto& routes = Routes();
 
   bool path_known = false;
-  for (const Route& route : Routes()) {
+  for (size_t index = 0; index < routes.size(); ++index) {
+    const Route& route = routes[index];
     if (!PathMatches(route, segments)) continue;
-    if (route.method != request.method) {
+    bool method_matches = route.method == "*" || route.method == request.method ||
+                          (route.method == "GET" && request.method == "HEAD");
+    if (!method_matches) {
       path_known = true;
       continue;
     }
+    Reply reply(metrics_, index, response, defer);
     // Only the management routes have {ns} and {id}; decoding them is their only copy.
     auto it = segments.begin();
     for (std::string_view part : route.pattern) {
@@ -178,51 +223,107 @@ void Router::Handle(const HttpRequest& request, Responder respond) {
       if (part == ":id") params.id = (*it).decode();
       ++it;
     }
-    if (route.admin) {
-      if (!IsAdmin(request))
-        return respond(ErrorResponse(401, "unauthorized", "a valid admin bearer token is required"));
-      core::Status s = core::ValidateNamespace(params.ns);
-      if (!s.ok()) return respond(ErrorResponse(400, "invalid_namespace", s.message()));
-      if (request.has_actor) {
-        s = core::ValidateActor(request.actor);
-        if (!s.ok()) return respond(ErrorResponse(400, "invalid_actor", s.message()));
+    if (route.admin && !access_.IsAdmin(AccessControl::BearerCredential(request.authorization))) {
+      reply.Set(ErrorResponse(401, "unauthorized", "a valid admin bearer token is required"));
+    } else if (route.admin && !core::ValidateNamespace(params.ns).ok()) {
+      reply.Set(ErrorResponse(400, "invalid_namespace", core::ValidateNamespace(params.ns).message()));
+    } else if (route.admin && request.has_actor && !core::ValidateActor(request.actor).ok()) {
+      reply.Set(ErrorResponse(400, "invalid_actor", core::ValidateActor(request.actor).message()));
+    } else {
+      try {
+        (this->*route.handler)(request, params, reply);
+      } catch (const std::exception& e) {
+        // Only allocation failure can get here; answer rather than drop the connection.
+        core::Log(core::LogLevel::kError, std::string("handler threw: ") + e.what());
+        if (reply.deferred()) return false;
+        reply.Set(ErrorResponse(500, "internal", "internal error; see the server log"));
       }
     }
-    try {
-      (this->*route.handler)(request, params, respond);
-    } catch (const std::exception& e) {
-      // Only allocation failure can get here; answer rather than drop the connection.
-      core::Log(core::LogLevel::kError, std::string("handler threw: ") + e.what());
-      respond(ErrorResponse(500, "internal", "internal error; see the server log"));
-    }
-    return;
+    if (reply.deferred()) return false;
+    metrics_.CountRequest(index, response.status);
+    return true;
   }
   if (path_known) {
     std::string allowed;
-    for (const Route& route : Routes()) {
+    for (const Route& route : routes) {
       if (!PathMatches(route, segments)) continue;
       if (!allowed.empty()) allowed += ", ";
       allowed += route.method;
+      if (route.method == "GET") allowed += ", HEAD";
     }
-    HttpResponse r = ErrorResponse(405, "method_not_allowed", "method not allowed; use " + allowed);
-    r.headers.emplace_back("Allow", allowed);
-    return respond(std::move(r));
+    response = ErrorResponse(405, "method_not_allowed", "method not allowed; use " + allowed);
+    response.AddHeader("Allow", allowed);
+  } else {
+    response = ErrorResponse(404, "route_not_found", "no such endpoint");
   }
-  respond(ErrorResponse(404, "route_not_found", "no such endpoint"));
+  metrics_.CountRequest(ServerMetrics::kNoRoute, response.status);
+  return true;
 }
 
-void Router::HandleHealthz(const HttpRequest&, const Params&, Responder& respond) {
-  respond(JsonResponse(200, json::object{{"status", "ok"}}));
+void Router::Handle(const HttpRequest& request, Responder respond) {
+  HttpResponse response;
+  DeferFn defer = [&respond] { return respond; };
+  if (Handle(request, response, defer)) respond(std::move(response));
 }
 
-void Router::HandleReadyz(const HttpRequest&, const Params&, Responder& respond) {
-  if (draining_.load()) return respond(ErrorResponse(503, "draining", "shutting down"));
+void Router::HandleHealthz(const HttpRequest&, const Params&, Reply& reply) {
+  reply.Set(JsonResponse(200, json::object{{"status", "ok"}}));
+}
+
+void Router::HandleReadyz(const HttpRequest&, const Params&, Reply& reply) {
+  if (draining_.load()) return reply.Set(ErrorResponse(503, "draining", "shutting down"));
   if (!ledger_.writable())
-    return respond(ErrorResponse(503, "writes_refused", "the ledger refuses writes after a failed write; restart it"));
-  respond(JsonResponse(200, json::object{{"status", "ready"}, {"head_seq", ledger_.head_seq()}}));
+    return reply.Set(ErrorResponse(503, "writes_refused", "the ledger refuses writes after a failed write; restart it"));
+  reply.Set(JsonResponse(200, json::object{{"status", "ready"}, {"head_seq", ledger_.head_seq()}}));
 }
 
-void Router::HandleValidate(const HttpRequest& request, const Params&, Responder& respond) {
+void Router::HandleMetrics(const HttpRequest&, const Params&, Reply& reply) {
+  HttpResponse& r = reply.response();
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.Render(ledger_);
+}
+
+namespace {
+
+constexpr std::string_view kValidatorRequired = "a valid validator token is required";
+
+void AppendUint(std::string& out, std::uint64_t v) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+  out.append(digits, end);
+}
+
+// {"active":true,...} or {"active":false} for POST /v1/validate.
+void WriteValidateBody(std::string& out, projections::Validity validity, const projections::ActiveToken& t) {
+  if (validity != projections::Validity::kActive) {
+    out.append(R"({"active":false})");
+    return;
+  }
+  char when[20];
+  core::FormatRfc3339To(t.expires_at, when);
+  // Ids and namespaces are restricted to characters that need no JSON escaping.
+  out.append(R"({"active":true,"token_id":")").append(t.token_id());
+  out.append(R"(","namespace":")").append(t.namespace_id);
+  out.append(R"(","expires_at":")").append(when, sizeof when).append("\"}");
+}
+
+bool IsFormContentType(std::string_view content_type) {
+  constexpr std::string_view kForm = "application/x-www-form-urlencoded";
+  if (content_type.size() < kForm.size()) return false;
+  for (size_t i = 0; i < kForm.size(); ++i) {
+    char c = content_type[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kForm[i]) return false;
+  }
+  return content_type.size() == kForm.size() || content_type[kForm.size()] == ';' ||
+         content_type[kForm.size()] == ' ';
+}
+
+}  // namespace
+
+void Router::HandleValidate(const HttpRequest& request, const Params&, Reply& reply) {
+  auto start = std::chrono::steady_clock::now();
+  if (!MayValidate(request)) return reply.Set(ErrorResponse(401, "unauthorized", kValidatorRequired));
   // Parsed into a stack buffer: the validation path does not allocate for the JSON tree.
   std::array<unsigned char, 4096> buffer;
   json::monotonic_resource resource(buffer.data(), buffer.size());
@@ -230,59 +331,142 @@ void Router::HandleValidate(const HttpRequest& request, const Params&, Responder
   options.max_depth = kMaxJsonDepth;
   boost::system::error_code ec;
   json::value v = json::parse(request.body, ec, &resource, options);
-  if (ec) return respond(ErrorResponse(400, "invalid_json", "body is not valid JSON: " + ec.message()));
+  if (ec) return reply.Set(ErrorResponse(400, "invalid_json", "body is not valid JSON: " + ec.message()));
   const json::object* o = v.if_object();
-  if (o == nullptr) return respond(ErrorResponse(400, "invalid_json", "body must be a JSON object"));
+  if (o == nullptr) return reply.Set(ErrorResponse(400, "invalid_json", "body must be a JSON object"));
   const json::value* token = o->if_contains("token");
   if (token == nullptr || !token->is_string())
-    return respond(ErrorResponse(400, "invalid_argument", "\"token\" must be a string"));
+    return reply.Set(ErrorResponse(400, "invalid_argument", "\"token\" must be a string"));
   std::optional<std::string_view> ns;
   if (const json::value* n = o->if_contains("namespace"); n != nullptr && !n->is_null()) {
     if (!n->is_string())
-      return respond(ErrorResponse(400, "invalid_argument", "\"namespace\" must be a string"));
+      return reply.Set(ErrorResponse(400, "invalid_argument", "\"namespace\" must be a string"));
     ns = n->get_string();
     core::Status s = core::ValidateNamespace(*ns);
-    if (!s.ok()) return respond(ErrorResponse(400, "invalid_namespace", s.message()));
+    if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_namespace", s.message()));
   }
-  HttpResponse r;
-  r.body.reserve(192);
+  projections::ActiveToken active;
   // A token of another namespace is simply inactive here (no reason is given).
-  projections::Validity validity =
-      ledger_.Validate(token->get_string(), ns, [&](const projections::ActiveTokenEntry& e) {
-        char when[20];
-        core::FormatRfc3339To(e.expires_at, when);
-        // Ids and namespaces are restricted to characters that need no JSON escaping.
-        r.body.append(R"({"active":true,"token_id":")").append(e.token_id);
-        r.body.append(R"(","namespace":")").append(e.namespace_id);
-        r.body.append(R"(","expires_at":")").append(when, sizeof when).append("\"}");
-      });
-  if (validity != projections::Validity::kActive) r.body = R"({"active":false})";
-  respond(std::move(r));
+  projections::Validity validity = ledger_.Validate(token->get_string(), ns, &active);
+  WriteValidateBody(reply.response().body, validity, active);
+  metrics_.CountValidation(Protocol::kHttp, validity, std::chrono::steady_clock::now() - start);
 }
 
-void Router::HandleCreate(const HttpRequest& request, const Params& params, Responder& respond) {
+void Router::HandleIntrospect(const HttpRequest& request, const Params&, Reply& reply) {
+  auto start = std::chrono::steady_clock::now();
+  if (!MayValidate(request)) return reply.Set(ErrorResponse(401, "unauthorized", kValidatorRequired));
+  if (!IsFormContentType(request.content_type))
+    return reply.Set(ErrorResponse(415, "unsupported_media_type",
+                                   "RFC 7662 introspection takes an application/x-www-form-urlencoded body"));
+  auto form = boost::urls::parse_query(request.body);
+  if (!form) return reply.Set(ErrorResponse(400, "invalid_request", "the body is not a valid form"));
+  // The decoded token, copied to the stack; anything longer than a token cannot be one.
+  std::array<char, 2 * core::kTokenLength> token_chars;
+  size_t token_size = 0;
+  bool has_token = false, too_long = false;
+  for (auto param : *form) {
+    if (!param.has_value || *param.key != std::string_view("token")) continue;  // token_type_hint etc.
+    if (has_token) return reply.Set(ErrorResponse(400, "invalid_request", "\"token\" is given more than once"));
+    has_token = true;
+    boost::urls::encoding_opts opts;
+    opts.space_as_plus = true;
+    for (char c : boost::urls::decode_view(param.value, opts)) {
+      if (token_size == token_chars.size()) {
+        too_long = true;
+        break;
+      }
+      token_chars[token_size++] = c;
+    }
+  }
+  if (!has_token) return reply.Set(ErrorResponse(400, "invalid_request", "the form has no \"token\" parameter"));
+  projections::ActiveToken t;
+  projections::Validity validity = too_long ? projections::Validity::kMalformed
+                                            : ledger_.Validate({token_chars.data(), token_size}, std::nullopt, &t);
+  std::string& out = reply.response().body;
+  if (validity == projections::Validity::kActive) {
+    out.append(R"({"active":true,"jti":")").append(t.token_id());
+    out.append(R"(","iat":)");
+    AppendUint(out, static_cast<std::uint64_t>(t.created_at));
+    out.append(R"(,"exp":)");
+    AppendUint(out, static_cast<std::uint64_t>(t.expires_at));
+    out.append(R"(,"token_type":"Bearer","namespace":")").append(t.namespace_id).append("\"}");
+  } else {
+    out.append(R"({"active":false})");  // RFC 7662 2.2: nothing else for an inactive token
+  }
+  metrics_.CountValidation(Protocol::kHttp, validity, std::chrono::steady_clock::now() - start);
+}
+
+// Gateways (nginx auth_request, Traefik forwardAuth, Envoy ext_authz) only look at the status
+// and headers, and nginx turns anything but 2xx, 401 and 403 into a 500 for the client: every
+// answer here is 200, 401 or 403, with constant bodies.
+void Router::HandleAuth(const HttpRequest& request, const Params& params, Reply& reply) {
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse& r = reply.response();
+  if (access_.validator_required() && !access_.MayValidate(request.validator_token)) {
+    r.status = 401;
+    r.AddHeader("WWW-Authenticate", R"(Bearer realm="tokenledger validator")");
+    r.body.append(R"({"error":{"code":"unauthorized","message":"a valid X-Validator-Token is required"}})");
+    return;
+  }
+  projections::ActiveToken t;
+  projections::Validity validity =
+      ledger_.Validate(AccessControl::BearerCredential(request.authorization), std::nullopt, &t);
+  if (validity == projections::Validity::kActive) {
+    // Every namespace requirement must hold: the gateway's header and any ?namespace= (a client
+    // can add requirements through the query Envoy forwards, never remove the gateway's).
+    if (request.has_required_namespace && request.required_namespace != t.namespace_id)
+      validity = projections::Validity::kWrongNamespace;
+    for (auto param : params.url.encoded_params())
+      if (*param.key == std::string_view("namespace") && *param.value != t.namespace_id)
+        validity = projections::Validity::kWrongNamespace;
+  }
+  switch (validity) {
+    case projections::Validity::kActive: {
+      char when[20];
+      core::FormatRfc3339To(t.expires_at, when);
+      r.AddHeader("X-Token-Id", t.token_id());
+      r.AddHeader("X-Token-Namespace", t.namespace_id);
+      r.AddHeader("X-Token-Expires-At", std::string_view(when, sizeof when));
+      break;
+    }
+    case projections::Validity::kWrongNamespace:
+      r.status = 403;
+      r.AddHeader("WWW-Authenticate", R"(Bearer error="insufficient_scope")");
+      r.body.append(R"({"error":{"code":"wrong_namespace","message":"the token is not valid for the required namespace"}})");
+      break;
+    default:
+      r.status = 401;
+      r.AddHeader("WWW-Authenticate", R"(Bearer error="invalid_token")");
+      r.body.append(
+          R"({"error":{"code":"invalid_token","message":"the bearer token is missing, malformed, unknown, revoked or expired"}})");
+      break;
+  }
+  metrics_.CountValidation(Protocol::kHttp, validity, std::chrono::steady_clock::now() - start);
+}
+
+void Router::HandleCreate(const HttpRequest& request, const Params& params, Reply& reply) {
   auto body = ParseObject(request.body);
-  if (!body.ok()) return respond(InvalidJson(body.status()));
+  if (!body.ok()) return reply.Set(InvalidJson(body.status()));
   core::Status s = RejectUnknownFields(*body, {"name", "expires_at"});
-  if (!s.ok()) return respond(ErrorResponse(400, "invalid_argument", s.message()));
+  if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", s.message()));
   const json::value* name = body->if_contains("name");
   if (name == nullptr || !name->is_string())
-    return respond(ErrorResponse(400, "invalid_name", "\"name\" is required and must be a string"));
+    return reply.Set(ErrorResponse(400, "invalid_name", "\"name\" is required and must be a string"));
   s = core::ValidateTokenName(name->get_string());
-  if (!s.ok()) return respond(ErrorResponse(400, "invalid_name", s.message()));
+  if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_name", s.message()));
   projections::CreateTokenCommand command;
   if (const json::value* e = body->if_contains("expires_at"); e != nullptr && !e->is_null()) {
     if (!e->is_string())
-      return respond(ErrorResponse(400, "invalid_expires_at", "\"expires_at\" must be an RFC 3339 string"));
+      return reply.Set(ErrorResponse(400, "invalid_expires_at", "\"expires_at\" must be an RFC 3339 string"));
     auto t = core::ParseRfc3339(e->get_string());
-    if (!t.ok()) return respond(ErrorResponse(400, "invalid_expires_at", t.status().message()));
+    if (!t.ok()) return reply.Set(ErrorResponse(400, "invalid_expires_at", t.status().message()));
     command.expires_at = *t;
   }
   command.namespace_id = params.ns;
   command.name = name->get_string();
   command.actor = request.has_actor ? request.actor : "admin";
   const core::Clock& clock = ledger_.clock();
-  ledger_.Create(std::move(command), [respond, &clock](core::Result<projections::CreatedToken> result) {
+  ledger_.Create(std::move(command), [respond = reply.Later(), &clock](core::Result<projections::CreatedToken> result) {
     if (!result.ok()) {
       const core::Status& st = result.status();
       if (st.code() == core::StatusCode::kOutOfRange)
@@ -294,33 +478,33 @@ void Router::HandleCreate(const HttpRequest& request, const Params& params, Resp
     o["token"] = result->secret;
     HttpResponse r = JsonResponse(201, o);
     // The secret is in this body: no cache may keep it.
-    r.headers.emplace_back("Cache-Control", "no-store");
+    r.AddHeader("Cache-Control", "no-store");
     respond(std::move(r));
   });
 }
 
-void Router::HandleList(const HttpRequest&, const Params& params, Responder& respond) {
+void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) {
   projections::StatusFilter filter = projections::StatusFilter::kAll;
   size_t limit = kDefaultListLimit;
   std::optional<std::uint64_t> cursor;
   for (auto param : params.url.params()) {
     if (param.key == "status") {
       auto f = projections::ParseStatusFilter(param.value);
-      if (!f.ok()) return respond(ErrorResponse(400, "invalid_argument", f.status().message()));
+      if (!f.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", f.status().message()));
       filter = *f;
     } else if (param.key == "limit") {
       auto n = ParseUint(param.value);
       if (!n || *n < 1 || *n > kMaxListLimit)
-        return respond(ErrorResponse(400, "invalid_argument", "limit must be 1-1000"));
+        return reply.Set(ErrorResponse(400, "invalid_argument", "limit must be 1-1000"));
       limit = *n;
     } else if (param.key == "cursor") {
       cursor = ParseUint(param.value);
       if (!cursor || *cursor == 0)
-        return respond(ErrorResponse(400, "invalid_cursor", "cursor must be a next_cursor from a previous page"));
+        return reply.Set(ErrorResponse(400, "invalid_cursor", "cursor must be a next_cursor from a previous page"));
     } else if (param.key == "as_of") {
-      return respond(ErrorResponse(400, "unsupported", "as_of is not supported by this version yet"));
+      return reply.Set(ErrorResponse(400, "unsupported", "as_of is not supported by this version yet"));
     } else {
-      return respond(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + param.key + "\""));
+      return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + param.key + "\""));
     }
   }
   auto page = ledger_.List(params.ns, filter, limit, cursor);
@@ -332,22 +516,22 @@ void Router::HandleList(const HttpRequest&, const Params& params, Responder& res
   body["tokens"] = std::move(tokens);
   if (page.next_cursor) body["next_cursor"] = std::to_string(*page.next_cursor);
   else body["next_cursor"] = nullptr;
-  respond(JsonResponse(200, body));
+  reply.Set(JsonResponse(200, body));
 }
 
-void Router::HandleGet(const HttpRequest&, const Params& params, Responder& respond) {
+void Router::HandleGet(const HttpRequest&, const Params& params, Reply& reply) {
   auto record = ledger_.Get(params.ns, params.id);
-  if (!record) return respond(ErrorResponse(404, "token_not_found", "no such token in this namespace"));
-  respond(JsonResponse(200, TokenJson(*record, ledger_.clock().Now())));
+  if (!record) return reply.Set(ErrorResponse(404, "token_not_found", "no such token in this namespace"));
+  reply.Set(JsonResponse(200, TokenJson(*record, ledger_.clock().Now())));
 }
 
-void Router::HandleDelete(const HttpRequest& request, const Params& params, Responder& respond) {
+void Router::HandleDelete(const HttpRequest& request, const Params& params, Reply& reply) {
   if (!core::IsWellFormedTokenId(params.id))
-    return respond(ErrorResponse(404, "token_not_found", "no such token in this namespace"));
+    return reply.Set(ErrorResponse(404, "token_not_found", "no such token in this namespace"));
   projections::RevokeTokensCommand command{params.ns, {params.id}, "", request.has_actor ? request.actor : "admin"};
   projections::Ledger* ledger = &ledger_;
   std::string ns = params.ns, id = params.id;
-  ledger_.Revoke(std::move(command), [respond, ledger, ns, id](core::Result<std::vector<projections::RevokeOutcome>> result) {
+  ledger_.Revoke(std::move(command), [respond = reply.Later(), ledger, ns, id](core::Result<std::vector<projections::RevokeOutcome>> result) {
     if (!result.ok()) return respond(StatusResponse(result.status()));
     switch (result->front().result) {
       case projections::RevokeResult::kNotFound:
@@ -364,32 +548,32 @@ void Router::HandleDelete(const HttpRequest& request, const Params& params, Resp
   });
 }
 
-void Router::HandleBatchRevoke(const HttpRequest& request, const Params& params, Responder& respond) {
+void Router::HandleBatchRevoke(const HttpRequest& request, const Params& params, Reply& reply) {
   auto body = ParseObject(request.body);
-  if (!body.ok()) return respond(InvalidJson(body.status()));
+  if (!body.ok()) return reply.Set(InvalidJson(body.status()));
   core::Status s = RejectUnknownFields(*body, {"ids", "reason"});
-  if (!s.ok()) return respond(ErrorResponse(400, "invalid_argument", s.message()));
+  if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", s.message()));
   const json::value* ids = body->if_contains("ids");
   if (ids == nullptr || !ids->is_array())
-    return respond(ErrorResponse(400, "invalid_argument", "\"ids\" is required and must be an array of token ids"));
+    return reply.Set(ErrorResponse(400, "invalid_argument", "\"ids\" is required and must be an array of token ids"));
   if (ids->as_array().empty() || ids->as_array().size() > projections::kMaxRevokeIds)
-    return respond(ErrorResponse(400, "invalid_argument", "\"ids\" must hold 1-1000 token ids"));
+    return reply.Set(ErrorResponse(400, "invalid_argument", "\"ids\" must hold 1-1000 token ids"));
   projections::RevokeTokensCommand command;
   for (const json::value& id : ids->as_array()) {
-    if (!id.is_string()) return respond(ErrorResponse(400, "invalid_argument", "every id must be a string"));
+    if (!id.is_string()) return reply.Set(ErrorResponse(400, "invalid_argument", "every id must be a string"));
     if (id.get_string().size() > 64)
-      return respond(ErrorResponse(400, "invalid_argument", "an id is longer than 64 characters"));
+      return reply.Set(ErrorResponse(400, "invalid_argument", "an id is longer than 64 characters"));
     command.ids.emplace_back(id.get_string());
   }
   if (const json::value* reason = body->if_contains("reason"); reason != nullptr && !reason->is_null()) {
-    if (!reason->is_string()) return respond(ErrorResponse(400, "invalid_argument", "\"reason\" must be a string"));
+    if (!reason->is_string()) return reply.Set(ErrorResponse(400, "invalid_argument", "\"reason\" must be a string"));
     s = core::ValidateReason(reason->get_string());
-    if (!s.ok()) return respond(ErrorResponse(400, "invalid_argument", s.message()));
+    if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", s.message()));
     command.reason = reason->get_string();
   }
   command.namespace_id = params.ns;
   command.actor = request.has_actor ? request.actor : "admin";
-  ledger_.Revoke(std::move(command), [respond](core::Result<std::vector<projections::RevokeOutcome>> result) {
+  ledger_.Revoke(std::move(command), [respond = reply.Later()](core::Result<std::vector<projections::RevokeOutcome>> result) {
     if (!result.ok()) return respond(StatusResponse(result.status()));
     json::array results;
     for (const auto& outcome : *result)

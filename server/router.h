@@ -9,23 +9,35 @@
 
 #include <boost/url/segments_encoded_view.hpp>
 
-#include "core/digest.h"
 #include "projections/ledger.h"
+#include "server/access_control.h"
 #include "server/http_types.h"
+#include "server/metrics.h"
 
 namespace tokenledger::server {
 
 inline constexpr size_t kMaxListLimit = 1000;
 inline constexpr size_t kDefaultListLimit = 100;
 
+// Hands out the Responder for an answer that comes later, from another thread.
+using DeferFn = std::function<Responder()>;
+
 // Thread-safe: Handle may run on any number of threads at once.
 class Router {
  public:
-  // ledger must outlive the router. admin_token is the management credential.
-  Router(projections::Ledger& ledger, const std::string& admin_token);
+  // ledger, access and metrics must outlive the router. metrics is labelled with RouteNames().
+  Router(projections::Ledger& ledger, const AccessControl& access, ServerMetrics& metrics);
 
-  // Answers request through respond, exactly once: at once for reads and bad input, from the
-  // ledger's writer thread after the fsync for writes. Never throws.
+  // The route labels used in metrics, by route index.
+  static std::vector<std::string_view> RouteNames();
+
+  // Answers request. Returns true when `response` (reset by the caller) holds the answer now:
+  // reads, validation and bad input. Returns false when the answer comes later, from the
+  // ledger's writer thread after the fsync, through the Responder it took from defer() (called
+  // at most once; it may even have been called already). Never throws. Validation routes
+  // allocate nothing when request and response are reused (see http_types.h).
+  bool Handle(const HttpRequest& request, HttpResponse& response, const DeferFn& defer);
+  // The same, answering through respond either way (tests, tools).
   void Handle(const HttpRequest& request, Responder respond);
 
   // After this, /readyz answers 503 (used while shutting down).
@@ -34,24 +46,30 @@ class Router {
  private:
   struct Route;
   struct Params;
-  using Handler = void (Router::*)(const HttpRequest&, const Params&, Responder&);
+  class Reply;
+  using Handler = void (Router::*)(const HttpRequest&, const Params&, Reply&);
 
-  void HandleHealthz(const HttpRequest&, const Params&, Responder&);
-  void HandleReadyz(const HttpRequest&, const Params&, Responder&);
-  void HandleValidate(const HttpRequest&, const Params&, Responder&);
-  void HandleCreate(const HttpRequest&, const Params&, Responder&);
-  void HandleList(const HttpRequest&, const Params&, Responder&);
-  void HandleGet(const HttpRequest&, const Params&, Responder&);
-  void HandleDelete(const HttpRequest&, const Params&, Responder&);
-  void HandleBatchRevoke(const HttpRequest&, const Params&, Responder&);
+  void HandleHealthz(const HttpRequest&, const Params&, Reply&);
+  void HandleReadyz(const HttpRequest&, const Params&, Reply&);
+  void HandleMetrics(const HttpRequest&, const Params&, Reply&);
+  void HandleValidate(const HttpRequest&, const Params&, Reply&);
+  void HandleIntrospect(const HttpRequest&, const Params&, Reply&);
+  void HandleAuth(const HttpRequest&, const Params&, Reply&);
+  void HandleCreate(const HttpRequest&, const Params&, Reply&);
+  void HandleList(const HttpRequest&, const Params&, Reply&);
+  void HandleGet(const HttpRequest&, const Params&, Reply&);
+  void HandleDelete(const HttpRequest&, const Params&, Reply&);
+  void HandleBatchRevoke(const HttpRequest&, const Params&, Reply&);
 
-  bool IsAdmin(const HttpRequest& request) const;
+  // The validator credential of a validation request: X-Validator-Token, else the bearer one.
+  bool MayValidate(const HttpRequest& request) const;
   static bool PathMatches(const Route& route, boost::urls::segments_encoded_view segments);
+  static const std::vector<Route>& Routes();
 
   projections::Ledger& ledger_;
-  core::Sha256Digest admin_digest_;
+  const AccessControl& access_;
+  ServerMetrics& metrics_;
   std::atomic<bool> draining_{false};
-  static const std::vector<Route>& Routes();
 };
 
 // The contract's error response: status and {"error": {"code", "message"}}.

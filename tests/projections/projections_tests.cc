@@ -5,6 +5,7 @@
 #include <atomic>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <thread>
 
@@ -53,7 +54,7 @@ core::Result<std::vector<RevokeOutcome>> RevokeSync(Ledger& ledger, const std::s
 }
 
 bool IsActive(const Ledger& ledger, const std::string& secret, std::optional<std::string_view> ns = std::nullopt) {
-  return ledger.Validate(secret, ns, [](const ActiveTokenEntry&) {}) == Validity::kActive;
+  return ledger.Validate(secret, ns, nullptr) == Validity::kActive;
 }
 
 std::unique_ptr<Ledger> OpenLedger(const std::string& dir, const core::Clock* clock = nullptr, int max_days = 366) {
@@ -164,24 +165,41 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(active_token_index)
 
+// A well-formed token id ("tok_" + 20 base62 characters) numbered n.
+std::string TestId(int n) {
+  std::string digits = std::to_string(n);
+  return "tok_" + std::string(20 - digits.size(), 'x') + digits;
+}
+
 BOOST_AUTO_TEST_CASE(validates_by_secret_with_namespace_and_expiry) {
   ActiveTokenIndex index;
   std::string secret = *core::GenerateTokenSecret();
-  index.Insert({core::Sha256(secret), "tok_a", "acme/prod", kNow + 10});
-  std::string seen_id;
-  BOOST_TEST((index.Validate(secret, std::nullopt, kNow, [&](const ActiveTokenEntry& e) { seen_id = e.token_id; }) ==
-              Validity::kActive));
-  BOOST_TEST(seen_id == "tok_a");
-  auto noop = [](const ActiveTokenEntry&) {};
-  BOOST_TEST((index.Validate(secret, std::string_view("acme/prod"), kNow, noop) == Validity::kActive));
-  BOOST_TEST((index.Validate(secret, std::string_view("acme"), kNow, noop) == Validity::kWrongNamespace));
-  BOOST_TEST((index.Validate(secret, std::nullopt, kNow + 10, noop) == Validity::kInactive));
-  BOOST_TEST((index.Validate(*core::GenerateTokenSecret(), std::nullopt, kNow, noop) == Validity::kInactive));
+  BOOST_REQUIRE(index.Insert(core::Sha256(secret), TestId(1), "acme/prod", kNow - 5, kNow + 10).ok());
+  ActiveToken seen;
+  BOOST_TEST((index.Validate(secret, std::nullopt, kNow, &seen) == Validity::kActive));
+  BOOST_TEST(seen.token_id() == TestId(1));
+  BOOST_TEST(seen.namespace_id == "acme/prod");
+  BOOST_TEST(seen.created_at == kNow - 5);
+  BOOST_TEST(seen.expires_at == kNow + 10);
+  BOOST_TEST((index.Validate(secret, std::string_view("acme/prod"), kNow, nullptr) == Validity::kActive));
+  BOOST_TEST((index.Validate(secret, std::string_view("acme"), kNow, nullptr) == Validity::kWrongNamespace));
+  BOOST_TEST((index.Validate(secret, std::nullopt, kNow + 10, nullptr) == Validity::kInactive));
+  BOOST_TEST((index.Validate(*core::GenerateTokenSecret(), std::nullopt, kNow, nullptr) == Validity::kInactive));
   std::string broken = secret;
   broken[10] = broken[10] == 'a' ? 'b' : 'a';
-  BOOST_TEST((index.Validate(broken, std::nullopt, kNow, noop) == Validity::kInactive));
+  BOOST_TEST((index.Validate(broken, std::nullopt, kNow, nullptr) == Validity::kMalformed));
+  BOOST_TEST((index.Validate(std::string(10000, 'a'), std::nullopt, kNow, nullptr) == Validity::kMalformed));
   index.Erase(core::Sha256(secret));
-  BOOST_TEST((index.Validate(secret, std::nullopt, kNow, noop) == Validity::kInactive));
+  BOOST_TEST((index.Validate(secret, std::nullopt, kNow, nullptr) == Validity::kInactive));
+  BOOST_TEST(index.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(insert_refuses_what_a_record_cannot_hold) {
+  ActiveTokenIndex index;
+  auto digest = core::Sha256(*core::GenerateTokenSecret());
+  BOOST_TEST(index.Insert(digest, "tok_short", "acme", kNow, kNow + 10).code() == core::StatusCode::kInvalidArgument);
+  BOOST_TEST(index.Insert(digest, TestId(1), "acme", kNow, std::int64_t{1} << 33).code() ==
+             core::StatusCode::kInvalidArgument);
   BOOST_TEST(index.size() == 0u);
 }
 
@@ -189,21 +207,18 @@ BOOST_AUTO_TEST_CASE(validates_by_secret_with_namespace_and_expiry) {
 BOOST_AUTO_TEST_CASE(validation_does_not_allocate) {
   ActiveTokenIndex index;
   std::string secret = *core::GenerateTokenSecret();
-  index.Insert({core::Sha256(secret), "tok_a", "acme", kNow + 10});
+  BOOST_REQUIRE(index.Insert(core::Sha256(secret), TestId(1), "acme", kNow, kNow + 10).ok());
   std::string unknown = *core::GenerateTokenSecret();
-  auto copy_out = [](const ActiveTokenEntry& e) {
-    char id[32];
-    e.token_id.copy(id, sizeof id);
-  };
-  index.Validate(secret, std::nullopt, kNow, copy_out);  // first use claims this thread's slot
+  ActiveToken out;
+  index.Validate(secret, std::nullopt, kNow, &out);  // first use claims this thread's slot
   int active = 0;
   long allocations = 0;
   {
     tokenledger::testing::AllocationCounter counter;
     for (int i = 0; i < 1000; ++i) {
-      active += index.Validate(secret, std::string_view("acme"), kNow, copy_out) == Validity::kActive;
-      index.Validate(unknown, std::nullopt, kNow, copy_out);
-      index.Validate("tlpat_not-even-close", std::nullopt, kNow, copy_out);
+      active += index.Validate(secret, std::string_view("acme"), kNow, &out) == Validity::kActive;
+      index.Validate(unknown, std::nullopt, kNow, &out);
+      index.Validate("tlpat_not-even-close", std::nullopt, kNow, &out);
     }
     allocations = counter.count();
   }
@@ -214,19 +229,46 @@ BOOST_AUTO_TEST_CASE(validation_does_not_allocate) {
 
 BOOST_AUTO_TEST_CASE(grows_and_survives_heavy_churn) {
   ActiveTokenIndex index;
-  std::vector<std::string> secrets, ids;
-  for (int i = 0; i < 20000; ++i) ids.push_back("tok_" + std::to_string(i));
+  std::vector<std::string> secrets;
   for (int i = 0; i < 20000; ++i) {
     secrets.push_back(*core::GenerateTokenSecret());
-    index.Insert({core::Sha256(secrets.back()), ids[i], "acme", kNow + 100});
+    BOOST_REQUIRE(index.Insert(core::Sha256(secrets.back()), TestId(i), "ns" + std::to_string(i % 7), kNow, kNow + 100).ok());
   }
   for (int i = 0; i < 20000; i += 2) index.Erase(core::Sha256(secrets[i]));
   index.Reclaim();
   BOOST_TEST(index.size() == 10000u);
+  // Erased records are reused: refilling the erased half does not grow the record store.
+  size_t bytes_before = index.ApproxBytes();
+  for (int i = 0; i < 20000; i += 2)
+    BOOST_REQUIRE(index.Insert(core::Sha256(secrets[i]), TestId(i), "ns" + std::to_string(i % 7), kNow, kNow + 100).ok());
+  BOOST_TEST(index.ApproxBytes() <= bytes_before + 1024 * 1024);
+  for (int i = 1; i < 20000; i += 2) index.Erase(core::Sha256(secrets[i]));
   int active = 0;
-  for (int i = 0; i < 20000; ++i)
-    active += index.Validate(secrets[i], std::nullopt, kNow, [](const ActiveTokenEntry&) {}) == Validity::kActive;
+  for (int i = 0; i < 20000; ++i) {
+    ActiveToken out;
+    if (index.Validate(secrets[i], std::nullopt, kNow, &out) != Validity::kActive) continue;
+    ++active;
+    BOOST_TEST(out.token_id() == TestId(i));
+    BOOST_TEST(out.namespace_id == "ns" + std::to_string(i % 7));
+  }
   BOOST_TEST(active == 10000);
+}
+
+// The design figure behind docs/benchmarks.md: at most 100 bytes per active token, whatever
+// the table's fill between two rebuilds.
+BOOST_AUTO_TEST_CASE(memory_stays_under_100_bytes_per_active_token) {
+  ActiveTokenIndex index;
+  double worst = 0;
+  for (int i = 0; i < 300000; ++i) {
+    core::Sha256Digest digest{};
+    std::uint64_t a = 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(i + 1), b = a ^ (a >> 29);
+    std::memcpy(digest.data(), &a, 8);
+    std::memcpy(digest.data() + 8, &b, 8);
+    BOOST_REQUIRE(index.Insert(digest, TestId(i), "acme/ns" + std::to_string(i % 100), kNow, kNow + 100).ok());
+    if (i > 100000 && i % 997 == 0) worst = std::max(worst, static_cast<double>(index.ApproxBytes()) / index.size());
+  }
+  BOOST_TEST_MESSAGE("worst bytes per active token: " << worst);
+  BOOST_TEST(worst <= 100.0);
 }
 
 // Readers run while the writer inserts, erases and grows the table; a token that is never
@@ -234,9 +276,9 @@ BOOST_AUTO_TEST_CASE(grows_and_survives_heavy_churn) {
 BOOST_AUTO_TEST_CASE(readers_never_block_or_miss_during_writes) {
   ActiveTokenIndex index;
   std::string stable = *core::GenerateTokenSecret();
-  index.Insert({core::Sha256(stable), "tok_stable", "acme", kNow + 100});
+  BOOST_REQUIRE(index.Insert(core::Sha256(stable), TestId(1), "acme", kNow, kNow + 100).ok());
   std::string removed = *core::GenerateTokenSecret();
-  index.Insert({core::Sha256(removed), "tok_removed", "acme", kNow + 100});
+  BOOST_REQUIRE(index.Insert(core::Sha256(removed), TestId(2), "acme", kNow, kNow + 100).ok());
   index.Erase(core::Sha256(removed));
   std::atomic<bool> done{false};
   std::atomic<long> misses{0}, resurrections{0}, reads{0};
@@ -244,12 +286,10 @@ BOOST_AUTO_TEST_CASE(readers_never_block_or_miss_during_writes) {
   for (int t = 0; t < 2; ++t) {
     readers.emplace_back([&] {
       while (!done.load()) {
-        std::string id;
-        if (index.Validate(stable, std::nullopt, kNow, [&](const ActiveTokenEntry& e) { id = e.token_id; }) !=
-                Validity::kActive ||
-            id != "tok_stable")
+        ActiveToken out;
+        if (index.Validate(stable, std::nullopt, kNow, &out) != Validity::kActive || out.token_id() != TestId(1))
           misses++;
-        if (index.Validate(removed, std::nullopt, kNow, [](const ActiveTokenEntry&) {}) == Validity::kActive)
+        if (index.Validate(removed, std::nullopt, kNow, nullptr) == Validity::kActive)
           resurrections++;
         reads++;
       }
@@ -259,7 +299,7 @@ BOOST_AUTO_TEST_CASE(readers_never_block_or_miss_during_writes) {
   for (int round = 0; round < 5; ++round) {
     for (int i = 0; i < 5000; ++i) {
       secrets.push_back(*core::GenerateTokenSecret());
-      index.Insert({core::Sha256(secrets.back()), "tok_x", "acme", kNow + 100});
+      BOOST_REQUIRE(index.Insert(core::Sha256(secrets.back()), TestId(3 + i), "acme", kNow, kNow + 100).ok());
     }
     for (auto& s : secrets) index.Erase(core::Sha256(s));
     secrets.clear();

@@ -21,13 +21,48 @@ constexpr char kAdmin[] = "tladm_test-admin-secret";
 struct Fixture {
   TempDir dir;
   std::unique_ptr<projections::Ledger> ledger;
+  std::unique_ptr<AccessControl> access;
+  std::unique_ptr<ServerMetrics> metrics;
   std::unique_ptr<Router> router;
 
-  Fixture() {
+  explicit Fixture(std::optional<std::string_view> validator_token = std::nullopt) {
     auto opened = projections::Ledger::Open({dir.path(), 366, nullptr});
     BOOST_REQUIRE(opened.ok());
     ledger = std::move(opened).value();
-    router = std::make_unique<Router>(*ledger, kAdmin);
+    access = std::make_unique<AccessControl>(kAdmin, validator_token);
+    metrics = std::make_unique<ServerMetrics>(Router::RouteNames());
+    router = std::make_unique<Router>(*ledger, *access, *metrics);
+  }
+
+  HttpResponse Send(const HttpRequest& request) {
+    std::promise<HttpResponse> done;
+    router->Handle(request, [&](HttpResponse r) { done.set_value(std::move(r)); });
+    auto future = done.get_future();
+    BOOST_REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    return future.get();
+  }
+
+  // A gateway sub-request: GET /v1/auth (or target) with the token as a bearer credential.
+  HttpResponse Auth(const std::string& token, const std::string& target = "/v1/auth",
+                    std::optional<std::string> required_namespace = std::nullopt, std::string method = "GET") {
+    HttpRequest request;
+    request.method = std::move(method);
+    request.target = target;
+    if (!token.empty()) request.authorization = "Bearer " + token;
+    if (required_namespace) {
+      request.required_namespace = *required_namespace;
+      request.has_required_namespace = true;
+    }
+    return Send(request);
+  }
+
+  HttpResponse Introspect(const std::string& form, const std::string& content_type = "application/x-www-form-urlencoded") {
+    HttpRequest request;
+    request.method = "POST";
+    request.target = "/v1/introspect";
+    request.content_type = content_type;
+    request.body = form;
+    return Send(request);
   }
 
   HttpResponse Call(std::string method, std::string target, std::string body = "", bool admin = true,
@@ -41,11 +76,7 @@ struct Fixture {
       request.actor = actor;
       request.has_actor = true;
     }
-    std::promise<HttpResponse> done;
-    router->Handle(request, [&](HttpResponse r) { done.set_value(std::move(r)); });
-    auto future = done.get_future();
-    BOOST_REQUIRE(future.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
-    return future.get();
+    return Send(request);
   }
 
   json::object Create(const std::string& ns = "acme", const std::string& name = "ci") {
@@ -79,9 +110,7 @@ BOOST_AUTO_TEST_CASE(create_returns_the_secret_once_with_contract_fields) {
   BOOST_TEST(S(o, "created_by") == "alice");
   auto created = core::ParseRfc3339(S(o, "created_at"));
   BOOST_TEST(S(o, "expires_at") == core::FormatRfc3339(core::AddOneCalendarYear(*created)));
-  bool no_store = false;
-  for (auto& [k, v] : r.headers) no_store = no_store || (k == "Cache-Control" && v == "no-store");
-  BOOST_TEST(no_store);
+  BOOST_TEST(r.Header("Cache-Control").value_or("") == "no-store");
   // The secret is never returned again.
   HttpResponse get = Call("GET", "/v1/namespaces/acme%2Fprod/tokens/" + S(o, "id"));
   BOOST_TEST(get.status == 200);
@@ -172,25 +201,44 @@ BOOST_AUTO_TEST_CASE(validate_answers_active_or_inactive_only) {
 }
 
 #ifdef TL_COUNT_ALLOCATIONS
-// Routing, JSON parsing and the lookup allocate nothing; the response body is the one
-// allocation a validation costs in the router.
-BOOST_AUTO_TEST_CASE(validate_allocates_only_its_response_body) {
+// Routing, JSON and form parsing, the lookup and the response allocate nothing once the
+// request and response are reused, as a connection reuses them.
+BOOST_AUTO_TEST_CASE(validation_routes_allocate_nothing_when_warm) {
   json::object t = Create("acme");
-  HttpRequest request;
-  request.method = "POST";
-  request.target = "/v1/validate";
-  request.body = R"({"token":")" + S(t, "token") + R"(","namespace":"acme"})";
+  std::string token = S(t, "token");
+  std::vector<HttpRequest> requests(7);
+  requests[0] = {"POST", "/v1/validate", "", "", false, "", false, "", "", R"({"token":")" + token + R"(","namespace":"acme"})"};
+  requests[1] = {"POST", "/v1/validate", "", "", false, "", false, "", "", R"({"token":"tlpat_nope"})"};
+  requests[2] = {"POST", "/v1/introspect", "", "", false, "", false, "", "application/x-www-form-urlencoded",
+                 "token=" + token + "&token_type_hint=access_token"};
+  requests[3] = {"GET", "/v1/auth", "Bearer " + token, "", false, "acme", true, "", "", ""};
+  requests[4] = {"GET", "/v1/auth?namespace=acme", "Bearer " + token, "", false, "", false, "", "", ""};
+  requests[5] = {"GET", "/v1/auth", "Bearer " + token, "", false, "other", true, "", "", ""};
+  requests[6] = {"GET", "/v1/auth", "Bearer tlpat_unknown", "", false, "", false, "", "", ""};
   HttpResponse response;
-  Responder respond = [&](HttpResponse r) { response = std::move(r); };
-  router->Handle(request, respond);  // warm-up: this thread's first lookup claims its slot
+  response.body.reserve(1024);
+  response.headers.reserve(1024);
+  DeferFn defer = [] { return Responder(); };
+  for (auto& request : requests) {  // warm-up: this thread's first lookup claims its slot
+    response.Reset();
+    BOOST_REQUIRE(router->Handle(request, response, defer));
+  }
   long allocations = 0;
+  std::vector<int> statuses;
+  statuses.reserve(requests.size() * 100);
   {
     tokenledger::testing::AllocationCounter counter;
-    router->Handle(request, respond);
+    for (int i = 0; i < 100; ++i) {
+      for (auto& request : requests) {
+        response.Reset();
+        router->Handle(request, response, defer);
+        statuses.push_back(response.status);
+      }
+    }
     allocations = counter.count();
   }
-  BOOST_TEST(json::parse(response.body).at("active").as_bool());
-  BOOST_TEST(allocations <= 1);
+  BOOST_TEST(allocations == 0);
+  BOOST_TEST((std::vector<int>(statuses.begin(), statuses.begin() + 7) == std::vector<int>{200, 200, 200, 200, 200, 403, 401}));
 }
 #endif
 
@@ -278,9 +326,7 @@ BOOST_AUTO_TEST_CASE(unknown_routes_and_methods) {
   BOOST_TEST(ErrorCode(r) == "route_not_found");
   r = Call("PUT", "/v1/namespaces/acme/tokens");
   BOOST_TEST(r.status == 405);
-  bool has_allow = false;
-  for (auto& [k, v] : r.headers) has_allow = has_allow || (k == "Allow" && v.find("GET") != std::string::npos);
-  BOOST_TEST(has_allow);
+  BOOST_TEST(r.Header("Allow").value_or("").find("GET") != std::string_view::npos);
   BOOST_TEST(Call("GET", "/v1/validate").status == 405);
   BOOST_TEST(Call("GET", "not-a-path").status == 400);
 }
@@ -290,6 +336,128 @@ BOOST_AUTO_TEST_CASE(health_and_readiness) {
   BOOST_TEST(Call("GET", "/readyz", "", false).status == 200);
   router->SetDraining();
   BOOST_TEST(Call("GET", "/readyz", "", false).status == 503);
+}
+
+BOOST_AUTO_TEST_CASE(auth_answers_gateways_with_200_401_or_403_only) {
+  json::object t = Create("acme/prod");
+  std::string token = S(t, "token");
+  HttpResponse r = Auth(token);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.Header("X-Token-Id").value_or("") == S(t, "id"));
+  BOOST_TEST(r.Header("X-Token-Namespace").value_or("") == "acme/prod");
+  BOOST_TEST(r.Header("X-Token-Expires-At").value_or("") == S(t, "expires_at"));
+  // Gateways send the client's method and Envoy appends the client's path.
+  BOOST_TEST(Auth(token, "/v1/auth", std::nullopt, "POST").status == 200);
+  BOOST_TEST(Auth(token, "/v1/auth", std::nullopt, "HEAD").status == 200);
+  BOOST_TEST(Auth(token, "/v1/auth/api/items/7?x=1", std::nullopt, "DELETE").status == 200);
+  // The required namespace, by header or query; every requirement must hold.
+  BOOST_TEST(Auth(token, "/v1/auth", std::string("acme/prod")).status == 200);
+  BOOST_TEST(Auth(token, "/v1/auth?namespace=acme%2Fprod").status == 200);
+  r = Auth(token, "/v1/auth", std::string("acme"));
+  BOOST_TEST(r.status == 403);
+  BOOST_TEST(r.Header("WWW-Authenticate").value_or("") == R"(Bearer error="insufficient_scope")");
+  BOOST_TEST(Auth(token, "/v1/auth?namespace=other").status == 403);
+  BOOST_TEST(Auth(token, "/v1/auth?namespace=other", std::string("acme/prod")).status == 403);
+  // Missing, malformed, unknown: 401 with the RFC 6750 challenge.
+  for (const std::string& bad : {std::string(), std::string("garbage"), std::string(10000, 'x'),
+                                 std::string("tlpat_000000000000000000000000000000000J6VVf")}) {
+    r = Auth(bad);
+    BOOST_TEST(r.status == 401);
+    BOOST_TEST(r.Header("WWW-Authenticate").value_or("") == R"(Bearer error="invalid_token")");
+  }
+  HttpRequest basic{"GET", "/v1/auth", "Basic " + token, "", false, "", false, "", "", ""};
+  BOOST_TEST(Send(basic).status == 401);
+  // Revoked: refused on the very next request.
+  BOOST_TEST(Call("DELETE", "/v1/namespaces/acme%2Fprod/tokens/" + S(t, "id")).status == 200);
+  BOOST_TEST(Auth(token).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(introspect_follows_rfc_7662) {
+  json::object t = Create("acme");
+  std::string token = S(t, "token");
+  HttpResponse r = Introspect("token=" + token + "&token_type_hint=access_token");
+  BOOST_TEST(r.status == 200);
+  json::object o = json::parse(r.body).as_object();
+  BOOST_TEST(o.at("active").as_bool());
+  BOOST_TEST(S(o, "jti") == S(t, "id"));
+  BOOST_TEST(S(o, "namespace") == "acme");
+  BOOST_TEST(S(o, "token_type") == "Bearer");
+  BOOST_TEST(o.at("iat").as_int64() == *core::ParseRfc3339(S(t, "created_at")));
+  BOOST_TEST(o.at("exp").as_int64() == *core::ParseRfc3339(S(t, "expires_at")));
+  // Percent-encoding and a charset parameter are fine.
+  std::string encoded = "token=" + token.substr(0, 3) + "%61" + token.substr(4);  // "tlpat_": 'a' as %61
+  BOOST_TEST(json::parse(Introspect(encoded, "application/x-www-form-urlencoded; charset=UTF-8").body).at("active").as_bool());
+  // Inactive: {"active":false} and nothing else.
+  for (const std::string& form : {std::string("token=garbage"), std::string("token=tlpat_000000000000000000000000000000000J6VVf"),
+                                  "token=" + std::string(5000, 'a'), std::string("token=")}) {
+    r = Introspect(form);
+    BOOST_TEST(r.status == 200);
+    BOOST_TEST(r.body == R"({"active":false})");
+  }
+  BOOST_TEST(Introspect("token_type_hint=access_token").status == 400);
+  BOOST_TEST(Introspect("token=a&token=b").status == 400);
+  BOOST_TEST(Introspect("token=" + token, "application/json").status == 415);
+  BOOST_TEST(Call("DELETE", "/v1/namespaces/acme/tokens/" + S(t, "id")).status == 200);
+  BOOST_TEST(Introspect("token=" + token).body == R"({"active":false})");
+}
+
+BOOST_AUTO_TEST_CASE(validator_token_guards_the_validation_endpoints) {
+  Fixture guarded("tlval_validator-secret");
+  json::object t = guarded.Create("acme");
+  std::string token = S(t, "token");
+  HttpRequest validate{"POST", "/v1/validate", "", "", false, "", false, "", "", R"({"token":")" + token + R"("})"};
+  BOOST_TEST(guarded.Send(validate).status == 401);
+  validate.authorization = "Bearer tlval_wrong";
+  BOOST_TEST(guarded.Send(validate).status == 401);
+  validate.authorization = "Bearer tlval_validator-secret";
+  BOOST_TEST(json::parse(guarded.Send(validate).body).at("active").as_bool());
+  validate.authorization = std::string("Bearer ") + kAdmin;  // the admin token may validate too
+  BOOST_TEST(guarded.Send(validate).status == 200);
+  validate.authorization.clear();
+  validate.validator_token = "tlval_validator-secret";
+  BOOST_TEST(guarded.Send(validate).status == 200);
+
+  HttpRequest introspect{"POST", "/v1/introspect", "", "", false, "", false, "",
+                         "application/x-www-form-urlencoded", "token=" + token};
+  BOOST_TEST(guarded.Send(introspect).status == 401);
+  introspect.authorization = "Bearer tlval_validator-secret";
+  BOOST_TEST(json::parse(guarded.Send(introspect).body).at("active").as_bool());
+
+  // /v1/auth carries the user's token in Authorization: the validator's goes in its own header.
+  HttpResponse r = guarded.Auth(token);
+  BOOST_TEST(r.status == 401);
+  BOOST_TEST(ErrorCode(r) == "unauthorized");
+  HttpRequest auth{"GET", "/v1/auth", "Bearer " + token, "", false, "", false, "tlval_validator-secret", "", ""};
+  BOOST_TEST(guarded.Send(auth).status == 200);
+  auth.validator_token = "tlval_wrong";
+  BOOST_TEST(guarded.Send(auth).status == 401);
+  // Management still needs the admin token, not the validator's.
+  HttpRequest list{"GET", "/v1/namespaces/acme/tokens", "Bearer tlval_validator-secret", "", false, "", false, "", "", ""};
+  BOOST_TEST(guarded.Send(list).status == 401);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_count_requests_validations_and_the_ledger) {
+  json::object t = Create("acme");
+  for (int i = 0; i < 3; ++i) Call("POST", "/v1/validate", R"({"token":")" + S(t, "token") + R"("})", false);
+  Call("POST", "/v1/validate", R"({"token":"garbage"})", false);
+  Auth(S(t, "token"), "/v1/auth", std::string("other"));
+  Call("GET", "/nowhere", "", false);
+  HttpResponse r = Call("GET", "/metrics", "", false);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.content_type.find("text/plain") == 0u);
+  const std::string& m = r.body;
+  for (const char* line : {"tokenledger_http_requests_total{route=\"validate\",status=\"200\"} 4",
+                           "tokenledger_http_requests_total{route=\"create\",status=\"201\"} 1",
+                           "tokenledger_http_requests_total{route=\"auth\",status=\"403\"} 1",
+                           "tokenledger_http_requests_total{route=\"none\",status=\"404\"} 1",
+                           "tokenledger_validations_total{protocol=\"http\",result=\"active\"} 3",
+                           "tokenledger_validations_total{protocol=\"http\",result=\"malformed\"} 1",
+                           "tokenledger_validations_total{protocol=\"http\",result=\"wrong_namespace\"} 1",
+                           "tokenledger_validation_duration_seconds_count{protocol=\"http\"} 5",
+                           "tokenledger_append_duration_seconds_count 1",
+                           "tokenledger_ledger_head_seq 1", "tokenledger_active_tokens 1",
+                           "# TYPE tokenledger_validation_duration_seconds histogram"})
+    BOOST_TEST(m.find(line) != std::string::npos, line);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,64 @@
+// Lock-free metric primitives (a counter, a gauge, a latency histogram) and their Prometheus
+// text rendering. Recording is one relaxed atomic add, so the hot paths (validation, the
+// writer thread) can record on every request without a lock or an allocation.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace tokenledger::core {
+
+// Thread-safe.
+class Counter {
+ public:
+  void Add(std::uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::uint64_t> value_{0};
+};
+
+// Thread-safe.
+class Gauge {
+ public:
+  void Add(std::int64_t n) { value_.fetch_add(n, std::memory_order_relaxed); }
+  std::int64_t value() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::int64_t> value_{0};
+};
+
+// A Prometheus histogram of durations with fixed buckets from 10 us to 10 s. Thread-safe.
+class LatencyHistogram {
+ public:
+  // Upper bounds in microseconds; one more bucket counts everything above the last.
+  static constexpr std::array<std::uint64_t, 19> kBoundsMicros = {
+      10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000,
+      100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000};
+
+  void Observe(std::chrono::nanoseconds elapsed);
+
+  // Appends the _bucket, _sum and _count series of metric `name`; `labels` is either empty or
+  // `key="value",...` without braces.
+  void AppendPrometheus(std::string& out, std::string_view name, std::string_view labels) const;
+
+  std::uint64_t count() const { return count_.value(); }
+
+ private:
+  std::array<Counter, kBoundsMicros.size() + 1> buckets_;  // not cumulative
+  Counter count_;
+  Counter sum_nanos_;
+};
+
+// Appends "# HELP name help\n# TYPE name type\n".
+void AppendPrometheusHeader(std::string& out, std::string_view name, std::string_view type,
+                            std::string_view help);
+// Appends "name{labels} value\n" (no braces when labels is empty).
+void AppendPrometheusSample(std::string& out, std::string_view name, std::string_view labels,
+                            std::uint64_t value);
+
+}  // namespace tokenledger::core

@@ -1,0 +1,546 @@
+#include "server/front_end.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <charconv>
+#include <cstring>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "core/log.h"
+#include "server/resp_protocol.h"
+
+namespace tokenledger::server {
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+// Holds at most one request's header plus a body limit's worth of pipelined bytes.
+constexpr size_t kReadBufferLimit = 1024 * 1024;
+// A RESP connection's input buffer: one largest request plus room for a pipelined batch.
+constexpr size_t kRespBufferBytes = kRespMaxRequestBytes + 32 * 1024;
+
+// Something the front end can ask to close once it has answered what it is doing.
+class Drainable {
+ public:
+  virtual ~Drainable() = default;
+  virtual void Drain() = 0;
+};
+
+// What every connection shares: options, handlers, the shutdown flag and the live connections.
+struct SharedState {
+  SharedState(FrontEndOptions o, Router& r, const projections::Ledger& l, const AccessControl& a, ServerMetrics& m)
+      : options(std::move(o)), router(r), ledger(l), access(a), metrics(m) {}
+  FrontEndOptions options;
+  Router& router;
+  const projections::Ledger& ledger;
+  const AccessControl& access;
+  ServerMetrics& metrics;
+  std::atomic<bool> stopping{false};
+  std::mutex connections_mutex;
+  std::unordered_map<Drainable*, std::weak_ptr<Drainable>> connections;
+
+  void Register(Drainable* d, std::weak_ptr<Drainable> w) {
+    std::lock_guard lock(connections_mutex);
+    connections.emplace(d, std::move(w));
+  }
+  void Unregister(Drainable* d) {
+    std::lock_guard lock(connections_mutex);
+    connections.erase(d);
+  }
+};
+
+// Parses a request's head and body straight into a reused HttpRequest: only the headers the
+// router reads are kept, so no per-field allocation (Beast's own fields container allocates).
+class RequestParser : public http::basic_parser<true> {
+ public:
+  RequestParser(HttpRequest& request, size_t body_limit, size_t header_limit) : request_(request) {
+    this->body_limit(body_limit);
+    this->header_limit(static_cast<std::uint32_t>(header_limit));
+    body_limit_ = body_limit;
+  }
+  unsigned version() const { return version_; }
+  bool expects_continue() const { return expect_continue_; }
+  bool is_head() const { return is_head_; }
+
+ private:
+  void on_request_impl(http::verb method, beast::string_view method_str, beast::string_view target, int version,
+                       beast::error_code&) override {
+    request_.method.assign(method_str.data(), method_str.size());
+    request_.target.assign(target.data(), target.size());
+    version_ = static_cast<unsigned>(version);
+    is_head_ = method == http::verb::head;
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+    ec = http::error::bad_method;  // never called for a request parser
+  }
+  void on_field_impl(http::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code&) override {
+    switch (name) {
+      case http::field::authorization: request_.authorization.assign(value.data(), value.size()); break;
+      case http::field::content_type: request_.content_type.assign(value.data(), value.size()); break;
+      case http::field::expect: expect_continue_ = beast::iequals(value, "100-continue"); break;
+      default:
+        if (beast::iequals(name_string, "x-actor")) {
+          request_.actor.assign(value.data(), value.size());
+          request_.has_actor = true;
+        } else if (beast::iequals(name_string, "x-required-namespace")) {
+          request_.required_namespace.assign(value.data(), value.size());
+          request_.has_required_namespace = true;
+        } else if (beast::iequals(name_string, "x-validator-token")) {
+          request_.validator_token.assign(value.data(), value.size());
+        }
+        break;
+    }
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(boost::optional<std::uint64_t> const&, beast::error_code&) override {}
+  std::size_t on_body_impl(beast::string_view body, beast::error_code& ec) override { return Append(body, ec); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code& ec) override {
+    return Append(body, ec);
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  std::size_t Append(beast::string_view body, beast::error_code& ec) {
+    if (request_.body.size() + body.size() > body_limit_) {
+      ec = http::error::body_limit;
+      return 0;
+    }
+    request_.body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  HttpRequest& request_;
+  size_t body_limit_;
+  unsigned version_ = 11;
+  bool expect_continue_ = false;
+  bool is_head_ = false;
+};
+
+// Writes status line, headers and body into out (reused across responses).
+void Serialize(const HttpResponse& r, unsigned version, bool close, bool head_only, std::string& out) {
+  out.clear();
+  out.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, r.status);
+  out.append(digits, end).append(" ");
+  beast::string_view reason = http::obsolete_reason(static_cast<http::status>(r.status));
+  out.append(reason.data(), reason.size()).append("\r\nServer: tokenledgerd\r\nContent-Type: ");
+  out.append(r.content_type).append("\r\nContent-Length: ");
+  auto [end2, ec2] = std::to_chars(digits, digits + sizeof digits, r.body.size());
+  out.append(digits, end2).append("\r\n");
+  out.append(r.headers);
+  if (close) out.append("Connection: close\r\n");
+  else if (version == 10) out.append("Connection: keep-alive\r\n");
+  out.append("\r\n");
+  if (!head_only) out.append(r.body);
+}
+
+template <class Stream>
+constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+template <class Stream>
+class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSession<Stream>> {
+ public:
+  HttpSession(tcp::socket&& socket, SharedState& state, ssl::context* tls)
+      : stream_(MakeStream(std::move(socket), tls)), buffer_(kReadBufferLimit), state_(state) {
+    beast::error_code ec;
+    // Responses are small request/response exchanges: never wait on Nagle's algorithm.
+    beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ec);
+    state_.metrics.ConnectionOpened(Protocol::kHttp);
+  }
+
+  ~HttpSession() override {
+    state_.Unregister(this);
+    state_.metrics.ConnectionClosed(Protocol::kHttp);
+  }
+
+  void Start() {
+    state_.Register(this, this->weak_from_this());
+    auto self = this->shared_from_this();
+    // Built once per connection: handing out a deferred responder costs nothing per read.
+    defer_ = [this] {
+      auto self = this->shared_from_this();
+      // The work guard keeps Run() from returning while the ledger's writer holds the reply.
+      return Responder([self, work = net::make_work_guard(stream_.get_executor())](HttpResponse r) mutable {
+        net::dispatch(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+          self->response_ = std::move(r);
+          self->DoWrite();
+        });
+      });
+    };
+    net::dispatch(stream_.get_executor(), [self] {
+      if constexpr (kIsTls<Stream>) {
+        beast::get_lowest_layer(self->stream_).expires_after(self->state_.options.write_timeout);
+        self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
+          // A failed handshake (plain HTTP on the TLS port, a bad client) just closes.
+          if (ec) return self->CloseSocket();
+          self->DoRead();
+        });
+      } else {
+        self->DoRead();
+      }
+    });
+  }
+
+  // An idle connection closes now, a busy one after its response.
+  void Drain() override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      if (!self->busy_) self->DoClose();
+    });
+  }
+
+ private:
+  static Stream MakeStream(tcp::socket&& socket, ssl::context* tls) {
+    if constexpr (kIsTls<Stream>) return Stream(std::move(socket), *tls);
+    else return Stream(std::move(socket));
+  }
+
+  void DoRead() {
+    if (state_.stopping.load()) return DoClose();
+    request_.Clear();
+    parser_.emplace(request_, state_.options.body_limit, state_.options.header_limit);
+    // One deadline for the whole request, headers and body.
+    beast::get_lowest_layer(stream_).expires_after(state_.options.read_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&HttpSession::OnReadHeader, this->shared_from_this()));
+  }
+
+  void OnReadHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnRead(ec, 0);
+    if (!parser_->expects_continue() || parser_->is_done()) return ReadBody();
+    // curl and others wait (1 s) for this before sending a body over 1 KiB.
+    auto content_length = parser_->content_length();
+    if (content_length && *content_length > state_.options.body_limit) return OnRead(http::error::body_limit, 0);
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                     [self = this->shared_from_this()](beast::error_code e, std::size_t) {
+                       if (e) return self->DoClose();
+                       self->ReadBody();
+                     });
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnRead, this->shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec) {
+      if (ec == http::error::body_limit)
+        return WriteError(413, "payload_too_large",
+                          "request body exceeds " + std::to_string(state_.options.body_limit) + " bytes");
+      if (ec == http::error::header_limit) return WriteError(431, "headers_too_large", "request headers are too large");
+      // A malformed request (as opposed to a closed, reset or timed-out connection) gets a 400.
+      if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+          ec != http::error::end_of_stream && ec != http::error::partial_message)
+        return WriteError(400, "bad_request", "malformed HTTP request: " + ec.message());
+      return DoClose();
+    }
+    keep_alive_ = parser_->keep_alive();
+    version_ = parser_->version();
+    head_only_ = parser_->is_head();
+    busy_ = true;
+    response_.Reset();
+    // Answered now (reads, validation, bad input) or later from the ledger's writer thread
+    // through defer_, which queues the write onto this connection's strand.
+    if (state_.router.Handle(request_, response_, defer_)) DoWrite();
+  }
+
+  void WriteError(int status, std::string_view code, const std::string& message) {
+    busy_ = true;
+    keep_alive_ = false;
+    head_only_ = false;
+    response_ = ErrorResponse(status, code, message);
+    response_.close = true;
+    state_.metrics.CountRequest(ServerMetrics::kNoRoute, status);
+    DoWrite();
+  }
+
+  void DoWrite() {
+    bool close = response_.close || !keep_alive_ || state_.stopping.load();
+    Serialize(response_, version_, close, head_only_, out_);
+    beast::get_lowest_layer(stream_).expires_after(state_.options.write_timeout);
+    net::async_write(stream_, net::buffer(out_), [self = this->shared_from_this(), close](beast::error_code ec, std::size_t) {
+      self->OnWrite(ec, close);
+    });
+  }
+
+  void OnWrite(beast::error_code ec, bool close) {
+    busy_ = false;
+    if (ec || close) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    if (closed_) return;
+    closed_ = true;
+    if constexpr (kIsTls<Stream>) {
+      // close_notify, bounded by the write timeout; the socket closes either way.
+      beast::get_lowest_layer(stream_).expires_after(state_.options.write_timeout);
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->CloseSocket(); });
+    } else {
+      CloseSocket();
+    }
+  }
+
+  void CloseSocket() {
+    beast::error_code ec;
+    auto& socket = beast::get_lowest_layer(stream_).socket();
+    socket.shutdown(tcp::socket::shutdown_send, ec);
+    socket.close(ec);
+  }
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  SharedState& state_;
+  HttpRequest request_;
+  HttpResponse response_;
+  std::string out_;
+  std::optional<RequestParser> parser_;
+  DeferFn defer_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  bool head_only_ = false;
+  bool busy_ = false;
+  bool closed_ = false;
+};
+
+class RespSession : public Drainable, public std::enable_shared_from_this<RespSession> {
+ public:
+  RespSession(tcp::socket&& socket, SharedState& state)
+      : stream_(std::move(socket)),
+        in_(new char[kRespBufferBytes]),
+        interpreter_(state.ledger, state.access, state.metrics),
+        state_(state) {
+    beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    state_.metrics.ConnectionOpened(Protocol::kResp);
+  }
+  ~RespSession() override {
+    state_.Unregister(this);
+    state_.metrics.ConnectionClosed(Protocol::kResp);
+  }
+
+  void Start() {
+    state_.Register(this, weak_from_this());
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&RespSession::DoRead, shared_from_this()));
+  }
+
+  void Drain() override {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->writing_) self->DoClose();
+    });
+  }
+
+ private:
+  void DoRead() {
+    if (state_.stopping.load()) return DoClose();
+    stream_.expires_after(state_.options.read_timeout);
+    stream_.async_read_some(net::buffer(in_.get() + in_size_, kRespBufferBytes - in_size_),
+                            beast::bind_front_handler(&RespSession::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t n) {
+    if (ec) return DoClose();
+    in_size_ += n;
+    out_.clear();
+    size_t used = interpreter_.Process(std::string_view(in_.get(), in_size_), out_);
+    std::memmove(in_.get(), in_.get() + used, in_size_ - used);
+    in_size_ -= used;
+    if (out_.empty()) return interpreter_.closing() ? DoClose() : DoRead();
+    writing_ = true;
+    stream_.expires_after(state_.options.write_timeout);
+    net::async_write(stream_, net::buffer(out_), [self = shared_from_this()](beast::error_code e, std::size_t) {
+      self->writing_ = false;
+      if (e || self->interpreter_.closing()) return self->DoClose();
+      self->DoRead();
+    });
+  }
+
+  void DoClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  std::unique_ptr<char[]> in_;
+  size_t in_size_ = 0;
+  std::string out_;
+  RespInterpreter interpreter_;
+  SharedState& state_;
+  bool writing_ = false;
+};
+
+// Accepts connections on one endpoint and starts a session of the given kind for each.
+class Listener {
+ public:
+  using StartSession = std::function<void(tcp::socket&&)>;
+  Listener(net::io_context& ioc, SharedState& state, StartSession start)
+      : ioc_(ioc), acceptor_(net::make_strand(ioc)), backoff_(acceptor_.get_executor()), state_(state),
+        start_(std::move(start)) {}
+
+  // Binds host:port; returns "HOST:PORT" with the real port.
+  core::Result<std::string> Bind(const std::string& host, std::uint16_t port) {
+    beast::error_code ec;
+    tcp::resolver resolver(ioc_);
+    auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+    if (ec || results.empty())
+      return core::Status::InvalidArgument("cannot resolve listen host " + host + ": " + ec.message());
+    tcp::endpoint endpoint = results.begin()->endpoint();
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(endpoint, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) return core::Status::IoError("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+    tcp::endpoint bound = acceptor_.local_endpoint(ec);
+    std::string bound_host = bound.address().to_string();
+    if (bound.address().is_v6()) bound_host = "[" + bound_host + "]";
+    return bound_host + ":" + std::to_string(bound.port());
+  }
+
+  void Accept() {
+    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+      if (state_.stopping.load() || !acceptor_.is_open()) return;
+      if (!ec) {
+        start_(std::move(socket));
+        return Accept();
+      }
+      // Out of file descriptors and the like: retrying at once would spin on the same error.
+      core::Log(core::LogLevel::kWarn, "accept failed: " + ec.message() + "; retrying in 100 ms");
+      backoff_.expires_after(std::chrono::milliseconds(100));
+      backoff_.async_wait([this](beast::error_code) {
+        if (!state_.stopping.load()) Accept();
+      });
+    });
+  }
+
+  void Close() {
+    net::post(acceptor_.get_executor(), [this] {
+      beast::error_code ec;
+      acceptor_.close(ec);
+      backoff_.cancel();
+    });
+  }
+
+ private:
+  net::io_context& ioc_;
+  tcp::acceptor acceptor_;
+  net::steady_timer backoff_;
+  SharedState& state_;
+  StartSession start_;
+};
+
+}  // namespace
+
+class FrontEnd::Impl {
+ public:
+  Impl(FrontEndOptions options, Router& router, const projections::Ledger& ledger, const AccessControl& access,
+       ServerMetrics& metrics)
+      : state_(std::move(options), router, ledger, access, metrics),
+        ioc_(std::max(1, state_.options.threads)),
+        signals_(ioc_, SIGINT, SIGTERM) {}
+
+  core::Result<FrontEndAddresses> Start() {
+    bool tls = !state_.options.tls_cert_file.empty() || !state_.options.tls_key_file.empty();
+    if (tls) {
+      core::Status s = LoadTls();
+      if (!s.ok()) return s;
+    }
+    http_ = std::make_unique<Listener>(ioc_, state_, [this](tcp::socket&& socket) {
+      if (tls_) std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), state_, tls_.get())->Start();
+      else std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), state_, nullptr)->Start();
+    });
+    auto http_address = http_->Bind(state_.options.host, state_.options.port);
+    if (!http_address.ok()) return http_address.status();
+    FrontEndAddresses addresses;
+    addresses.http_url = (tls_ ? "https://" : "http://") + *http_address;
+    if (state_.options.resp_host) {
+      resp_ = std::make_unique<Listener>(ioc_, state_, [this](tcp::socket&& socket) {
+        std::make_shared<RespSession>(std::move(socket), state_)->Start();
+      });
+      auto resp_address = resp_->Bind(*state_.options.resp_host, state_.options.resp_port);
+      if (!resp_address.ok()) return resp_address.status();
+      addresses.resp_address = *resp_address;
+    }
+    signals_.async_wait([this](beast::error_code e, int signal) {
+      if (e) return;
+      core::Log(core::LogLevel::kInfo, "signal " + std::to_string(signal) + " received; draining");
+      Shutdown();
+    });
+    http_->Accept();
+    if (resp_) resp_->Accept();
+    return addresses;
+  }
+
+  void Run() {
+    std::vector<std::thread> threads;
+    for (int i = 1; i < state_.options.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+  }
+
+  void Shutdown() {
+    if (state_.stopping.exchange(true)) return;
+    state_.router.SetDraining();
+    if (http_) http_->Close();
+    if (resp_) resp_->Close();
+    net::post(ioc_, [this] {
+      beast::error_code ec;
+      signals_.cancel(ec);
+    });
+    std::vector<std::shared_ptr<Drainable>> live;
+    {
+      std::lock_guard lock(state_.connections_mutex);
+      for (auto& [ptr, weak] : state_.connections)
+        if (auto c = weak.lock()) live.push_back(std::move(c));
+    }
+    for (auto& c : live) c->Drain();
+  }
+
+ private:
+  core::Status LoadTls() {
+    const auto& o = state_.options;
+    if (o.tls_cert_file.empty() || o.tls_key_file.empty())
+      return core::Status::InvalidArgument("--tls-cert and --tls-key must be given together");
+    tls_ = std::make_unique<ssl::context>(ssl::context::tls_server);
+    // TLS 1.2 and 1.3 only.
+    tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                      ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+    beast::error_code ec;
+    tls_->use_certificate_chain_file(o.tls_cert_file, ec);
+    if (ec) return core::Status::InvalidArgument("cannot load TLS certificate " + o.tls_cert_file + ": " + ec.message());
+    tls_->use_private_key_file(o.tls_key_file, ssl::context::pem, ec);
+    if (ec) return core::Status::InvalidArgument("cannot load TLS key " + o.tls_key_file + ": " + ec.message());
+    if (SSL_CTX_check_private_key(tls_->native_handle()) != 1)
+      return core::Status::InvalidArgument("TLS key " + o.tls_key_file + " does not match certificate " + o.tls_cert_file);
+    return core::Status::Ok();
+  }
+
+  SharedState state_;
+  net::io_context ioc_;
+  std::unique_ptr<ssl::context> tls_;
+  std::unique_ptr<Listener> http_;
+  std::unique_ptr<Listener> resp_;
+  net::signal_set signals_;
+};
+
+FrontEnd::FrontEnd(FrontEndOptions options, Router& router, const projections::Ledger& ledger,
+                   const AccessControl& access, ServerMetrics& metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), router, ledger, access, metrics)) {}
+FrontEnd::~FrontEnd() = default;
+core::Result<FrontEndAddresses> FrontEnd::Start() { return impl_->Start(); }
+void FrontEnd::Run() { impl_->Run(); }
+void FrontEnd::Shutdown() { impl_->Shutdown(); }
+
+}  // namespace tokenledger::server
