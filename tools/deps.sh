@@ -6,6 +6,10 @@ set -euo pipefail
 TL_PACKAGES=(cmake ninja-build g++ libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
              libboost-program-options1.81-dev libboost-url1.81-dev librocksdb-dev libcereal-dev
              libssl-dev curl ca-certificates)
+# The real peers the integration tests drive: nginx (auth_request), redis-cli/redis-benchmark.
+TL_TEST_PACKAGES=(nginx-light redis-tools)
+# The benchmarks' references and load generators (tools/bench/run_bench.sh).
+TL_BENCH_PACKAGES=(nginx-light redis-server redis-tools wrk)
 
 tl_install_missing() {
   local missing=()
@@ -19,8 +23,21 @@ tl_install_missing() {
     command -v sudo >/dev/null || { echo "tokenledger: need root or sudo to install ${missing[*]}" >&2; return 1; }
     sudo=(sudo)
   fi
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Packaged services (nginx, redis-server) must not start on install: the tests and benchmarks
+  # run their own instances on loopback ports. policy-rc.d is Debian's switch for that.
+  local policy=/usr/sbin/policy-rc.d made_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    made_policy=1
+  fi
+  local rc=0
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq || rc=$?
+  if [ $rc -eq 0 ]; then
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+  fi
+  [ $made_policy -eq 1 ] && "${sudo[@]}" rm -f "$policy"
+  return $rc
 }
 
 tl_build() {

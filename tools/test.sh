@@ -5,6 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source tools/deps.sh
-tl_prepare "$root"
+tl_install_missing "${TL_TEST_PACKAGES[@]}"
+tl_build "$root"
 cd build
 ctest --output-on-failure --timeout 900 "$@"
