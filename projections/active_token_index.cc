@@ -99,16 +99,19 @@ struct ActiveTokenIndex::Table {
 ActiveTokenIndex::ActiveTokenIndex()
     : table_(new Table(kMinCapacity)),
       records_(std::make_unique<Records>()),
-      namespaces_(std::make_unique<NamespaceNames>()) {}
+      namespaces_(std::make_unique<NamespaceNames>()) {
+  UpdateBytes();
+}
 
 ActiveTokenIndex::~ActiveTokenIndex() {
   reclaimer_.Reclaim();
   delete table_.load();
 }
 
-size_t ActiveTokenIndex::ApproxBytes() const {
-  return table_.load(std::memory_order_relaxed)->capacity() * sizeof(std::uint64_t) + records_->bytes() +
-         free_records_.capacity() * sizeof(std::uint32_t) + namespaces_->bytes() + namespace_bytes_;
+void ActiveTokenIndex::UpdateBytes() {
+  bytes_.store(table_.load(std::memory_order_relaxed)->capacity() * sizeof(std::uint64_t) + records_->bytes() +
+                   free_records_.capacity() * sizeof(std::uint32_t) + namespaces_->bytes() + namespace_bytes_,
+               std::memory_order_relaxed);
 }
 
 // Memory order: slot and table loads here and the publishing/unlinking stores below are
@@ -227,6 +230,7 @@ core::Status ActiveTokenIndex::Insert(const core::Sha256Digest& digest, std::str
       if (slot == kEmpty) ++used_;
       t->slots[i].store(SlotValue(Tag(hash), *number), std::memory_order_seq_cst);
       live_.fetch_add(1, std::memory_order_relaxed);
+      UpdateBytes();
       return core::Status::Ok();
     }
   }

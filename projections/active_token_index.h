@@ -72,8 +72,8 @@ class ActiveTokenIndex {
 
   // Number of active tokens; any thread (exact once the writer is quiet).
   size_t size() const { return live_.load(std::memory_order_relaxed); }
-  // Bytes held for records, slots and namespace names (the writer's view).
-  size_t ApproxBytes() const;
+  // Bytes held for records, slots and namespace names; any thread (as of the last write).
+  size_t ApproxBytes() const { return bytes_.load(std::memory_order_relaxed); }
 
  private:
   struct Record;
@@ -88,6 +88,7 @@ class ActiveTokenIndex {
   core::Result<std::uint32_t> InternNamespace(std::string_view namespace_id);
   core::Result<std::uint32_t> AllocateRecord();
   void Rebuild(size_t capacity);
+  void UpdateBytes();
 
   std::atomic<Table*> table_;
   std::unique_ptr<Records> records_;
@@ -98,6 +99,7 @@ class ActiveTokenIndex {
   std::unordered_map<std::string_view, std::uint32_t> namespace_index_;      // writer only
   size_t namespace_bytes_ = 0;
   std::atomic<size_t> live_{0};
+  std::atomic<size_t> bytes_{0};
   size_t used_ = 0;  // live slots plus tombstones in the current table
   EpochReclaimer reclaimer_;
 };

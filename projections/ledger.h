@@ -116,6 +116,8 @@ class Ledger {
   const core::LatencyHistogram& append_latency() const { return append_latency_; }
   // Tokens in the active index (the writer's view; exact between writes).
   size_t active_tokens() const { return index_.size(); }
+  // Memory held by the active-token index (see ActiveTokenIndex::ApproxBytes).
+  size_t active_index_bytes() const { return index_.ApproxBytes(); }
 
   // Finishes every queued command, stops the writer thread. Later commands get Unavailable.
   void Stop();

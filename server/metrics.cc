@@ -80,6 +80,9 @@ std::string ServerMetrics::Render(const projections::Ledger& ledger) const {
   core::AppendPrometheusSample(out, "tokenledger_ledger_append_batches_total", "", ledger.append_batches());
   core::AppendPrometheusHeader(out, "tokenledger_active_tokens", "gauge", "Tokens in the active-token index.");
   core::AppendPrometheusSample(out, "tokenledger_active_tokens", "", ledger.active_tokens());
+  core::AppendPrometheusHeader(out, "tokenledger_active_index_bytes", "gauge",
+                               "Memory held by the active-token index (records, slots, namespace names).");
+  core::AppendPrometheusSample(out, "tokenledger_active_index_bytes", "", ledger.active_index_bytes());
   core::AppendPrometheusHeader(out, "tokenledger_writes_refused", "gauge",
                                "1 after a failed write: every write is refused until restart.");
   core::AppendPrometheusSample(out, "tokenledger_writes_refused", "", ledger.writable() ? 0 : 1);

@@ -19,8 +19,13 @@
 #include <thread>
 #include <vector>
 
+#include <condition_variable>
+#include <mutex>
+
 #include "core/secret_file.h"
 #include "events/storage.h"
+#include "projections/ledger.h"
+#include "tools/bench/load_generator.h"
 #include "tools/http_client.h"
 
 namespace po = boost::program_options;
@@ -182,23 +187,103 @@ int Restart(const std::string& bin, const std::string& data_dir, bool drop_proje
   return rc;
 }
 
+// Creates count tokens through the real ledger in process (the same decide -> fsync'd append
+// -> projection path as POST, without HTTP), up to 8192 in flight so groups are large, and
+// writes their secrets to tokens_out, one per line.
+int BulkLoad(const std::string& data_dir, long count, int namespaces, const std::string& tokens_out) {
+  auto ledger = projections::Ledger::Open({data_dir, projections::kDefaultMaxLifetimeDays, nullptr});
+  if (!ledger.ok()) {
+    std::cerr << ledger.status().ToString() << "\n";
+    return 1;
+  }
+  std::mutex mutex;
+  std::condition_variable cv;
+  long in_flight = 0, failed = 0;
+  std::vector<std::string> secrets;
+  secrets.reserve(static_cast<size_t>(count));
+  auto start = Clock::now();
+  for (long i = 0; i < count; ++i) {
+    {
+      std::unique_lock lock(mutex);
+      cv.wait(lock, [&] { return in_flight < 8192; });
+      ++in_flight;
+    }
+    (*ledger)->Create({"bench" + std::to_string(i % namespaces), "bulk", std::nullopt, "bench"},
+                      [&](core::Result<projections::CreatedToken> r) {
+                        std::lock_guard lock(mutex);
+                        if (r.ok()) secrets.push_back(std::move(r->secret));
+                        else ++failed;
+                        --in_flight;
+                        cv.notify_one();
+                      });
+  }
+  {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return in_flight == 0; });
+  }
+  double elapsed = Seconds(Clock::now() - start);
+  (*ledger)->Stop();
+  std::ofstream out(tokens_out);
+  for (const auto& secret : secrets) out << secret << "\n";
+  std::printf("bulk_loaded %zu tokens in %.1f s (%.0f creates/s, %ld failed, %llu fsync'd batches)\n", secrets.size(),
+              elapsed, secrets.size() / elapsed, failed,
+              static_cast<unsigned long long>((*ledger)->append_batches()));
+  return failed > 0 ? 1 : 0;
+}
+
+// count 64-hex-character keys for Redis: a 52-hex-digit prefix and i as 12 decimal digits, the
+// form redis-benchmark's -r writes for __rand_int__, so it can draw them too. keys_out lists
+// them, resp_out holds the SET commands for `redis-cli --pipe`, each with a value as large as
+// what VALIDATE answers (token id, namespace, expiry).
+int RedisKeys(long count, const std::string& prefix, const std::string& keys_out, const std::string& resp_out) {
+  if (prefix.size() != 52 || prefix.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    std::cerr << "--key-prefix must be 52 lowercase hex digits\n";
+    return 2;
+  }
+  std::ofstream keys(keys_out), resp(resp_out);
+  char digits[24];
+  for (long i = 0; i < count; ++i) {
+    std::snprintf(digits, sizeof digits, "%012ld", i);
+    std::string key = prefix + digits;
+    std::string value = "tok_" + key.substr(0, 20) + " bench" + std::to_string(i % 100) + " 1812345678";
+    keys << key << "\n";
+    resp << "*3\r\n$3\r\nSET\r\n$" << key.size() << "\r\n" << key << "\r\n$" << value.size() << "\r\n"
+         << value << "\r\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string mode, url, admin_file, dir, bin;
-  int clients = 1;
-  double seconds = 5;
+  std::string mode, url, admin_file, dir, bin, tokens_file, keys_file, resp_file, command, label, key_prefix, host = "127.0.0.1",
+                                                                                               path = "/v1/auth";
+  int clients = 1, port = 0, pipeline = 16, namespaces = 100;
+  double seconds = 5, rate = 10000;
   long count = 100000;
   po::options_description desc(
       "Usage: tl_bench MODE [options]\n"
       "Modes: creates, validate, fsync-reference, populate, restart, restart-full-replay\n"
-      "(tools/bench/run_bench.sh runs them all)\n\nOptions");
+      "(tools/bench/run_bench.sh runs them); bulk-load, redis-keys, resp-load, http-rate\n"
+      "(tools/bench/gateway_bench.sh runs them)\n\nOptions");
   desc.add_options()("help,h", "show this help")("mode", po::value(&mode), "what to measure")(
       "url", po::value(&url), "server URL")("admin-token-file", po::value(&admin_file), "admin token file")(
       "clients", po::value(&clients)->default_value(1), "concurrent clients")(
       "seconds", po::value(&seconds)->default_value(5), "duration")(
       "count", po::value(&count)->default_value(100000), "tokens to populate")(
-      "dir", po::value(&dir), "data dir (fsync-reference, restart)")("bin", po::value(&bin), "tokenledgerd path");
+      "dir", po::value(&dir), "data dir (fsync-reference, restart, bulk-load)")("bin", po::value(&bin), "tokenledgerd path")(
+      "tokens-file", po::value(&tokens_file), "token secrets, one per line (bulk-load writes it; http-rate, resp-load read it)")(
+      "keys-file", po::value(&keys_file), "Redis keys, one per line (redis-keys writes it; resp-load GET reads it)")(
+      "resp-file", po::value(&resp_file), "SET commands for redis-cli --pipe (redis-keys)")(
+      "key-prefix", po::value(&key_prefix), "52 hex digits in front of every Redis key (redis-keys)")(
+      "namespaces", po::value(&namespaces)->default_value(100), "namespaces to spread bulk-loaded tokens over")(
+      "host", po::value(&host)->default_value("127.0.0.1"), "server host (resp-load, http-rate)")(
+      "port", po::value(&port), "server port (resp-load, http-rate)")(
+      "pipeline", po::value(&pipeline)->default_value(16), "requests in flight per connection (resp-load)")(
+      "command", po::value(&command), "GET or VALIDATE (resp-load)")(
+      "rate", po::value(&rate)->default_value(10000), "requests per second (http-rate)")(
+      "path", po::value(&path)->default_value("/v1/auth"), "request path (http-rate)")(
+      "label", po::value(&label)->default_value("load"), "metric name prefix (resp-load, http-rate)");
   po::positional_options_description pos;
   pos.add("mode", 1);
   po::variables_map vm;
@@ -228,6 +313,32 @@ int main(int argc, char** argv) {
   if (mode == "populate") return Populate(url, admin, count, clients);
   if (mode == "restart") return Restart(bin, dir, false);
   if (mode == "restart-full-replay") return Restart(bin, dir, true);
+  if (mode == "bulk-load") return BulkLoad(dir, count, namespaces, tokens_file);
+  if (mode == "redis-keys") return RedisKeys(count, key_prefix, keys_file, resp_file);
+  if (mode == "resp-load") {
+    bench::RespLoadOptions o;
+    o.host = host;
+    o.port = port;
+    o.connections = clients;
+    o.pipeline = pipeline;
+    o.seconds = seconds;
+    o.command = command;
+    o.keys = bench::ReadLines(command == "GET" ? keys_file : tokens_file);
+    o.label = label;
+    return bench::RunRespLoad(o);
+  }
+  if (mode == "http-rate") {
+    bench::HttpRateOptions o;
+    o.host = host;
+    o.port = port;
+    o.connections = clients;
+    o.rate = rate;
+    o.seconds = seconds;
+    o.path = path;
+    o.tokens = bench::ReadLines(tokens_file);
+    o.label = label;
+    return bench::RunHttpRate(o);
+  }
   std::cerr << "unknown mode " << mode << "\n";
   return 2;
 }

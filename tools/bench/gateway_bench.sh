@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# The gateway benchmarks of docs/benchmarks.md, side by side in one run, on this machine (the
+# load generators share its cores with the servers):
+#   1. N tokens through the real ledger (tl_bench bulk-load), then tokenledgerd restarted on them;
+#   2. wrk -t2 -c64: nginx `return 200` vs tokenledgerd GET /v1/auth (random valid tokens);
+#   3. wrk -t2 -c64 through nginx auth_request: to an nginx `return 200` vs to tokenledgerd;
+#   4. RESP, 50 connections x 16 pipelined: Redis GET on N 64-hex keys vs VALIDATE on N tokens
+#      (tl_bench resp-load for both), plus redis-benchmark -r on Redis and on one fixed token;
+#   5. memory: active-index bytes and server RSS per active token vs Redis bytes per key;
+#   6. latency of /v1/auth at half the wrk peak, open loop (tl_bench http-rate);
+#   7. a perf profile of tokenledgerd under the wrk /v1/auth load (when perf works here).
+# Usage: tools/bench/gateway_bench.sh [TOKENS=1000000] [SECONDS=10]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+tokens="${1:-1000000}"
+seconds="${2:-10}"
+source "$root/tools/deps.sh"
+tl_install_missing "${TL_BENCH_PACKAGES[@]}"
+tl_build "$root" >/dev/null
+bin="$root/build/bin"
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Loopback ports that nobody answers on right now.
+port_base=$((20000 + RANDOM % 20000))
+next_port() {
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port_base") 2>/dev/null; do port_base=$((port_base + 1)); done
+  echo "$port_base"
+  port_base=$((port_base + 1))
+}
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# wrk -t2 -c64 for $seconds on URL with random tokens; prints requests/s (non-2xx must be 0).
+run_wrk() {
+  local out
+  out="$(TOKENS_FILE="$work/tokens.txt" wrk -t2 -c64 -d"${seconds}s" -s "$root/tools/bench/wrk_tokens.lua" "$1")"
+  if grep -q "Non-2xx" <<<"$out"; then echo "wrk on $1 got errors: $out" >&2; exit 1; fi
+  awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out"
+}
+
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r)"
+echo "# $(nginx -v 2>&1), $(redis-server --version | cut -d' ' -f1-3), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2)"
+
+# 1. The ledger with N tokens.
+"$bin/tl_bench" bulk-load --dir "$work/data" --count "$tokens" --tokens-file "$work/tokens.txt"
+tl_port=$(next_port); resp_port=$(next_port)
+"$bin/tokenledgerd" --data-dir "$work/empty" --listen "127.0.0.1:$tl_port" --threads 2 --log-level warn >/dev/null &
+empty_pid=$!; pids+=("$empty_pid")
+wait_port "$tl_port"
+sleep 1
+empty_rss=$(rss_kb "$empty_pid")
+kill -TERM "$empty_pid"; wait "$empty_pid" || true
+"$bin/tokenledgerd" --data-dir "$work/data" --listen "127.0.0.1:$tl_port" --resp-listen "127.0.0.1:$resp_port" \
+  --threads 2 --log-level warn >/dev/null &
+tl_pid=$!; pids+=("$tl_pid")
+wait_port "$tl_port"
+curl -sf "http://127.0.0.1:$tl_port/readyz" >/dev/null
+
+# nginx: the return-200 reference, and two auth_request gateways in front of a static file.
+ref_port=$(next_port); gw_nginx_port=$(next_port); gw_tl_port=$(next_port)
+mkdir -p "$work/nginx/tmp" "$work/nginx/www"
+echo ok > "$work/nginx/www/index.html"
+user_line=""; [ "$(id -u)" -eq 0 ] && user_line="user root;"
+cat > "$work/nginx/nginx.conf" <<CONF
+$user_line
+worker_processes 2;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/tmp/body; proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi; uwsgi_temp_path $work/nginx/tmp/uwsgi; scgi_temp_path $work/nginx/tmp/scgi;
+  upstream nginx_auth { server 127.0.0.1:$ref_port; keepalive 64; }
+  upstream tokenledger { server 127.0.0.1:$tl_port; keepalive 64; }
+  server { listen 127.0.0.1:$ref_port; location / { return 200 "ok\n"; } }
+  server {
+    listen 127.0.0.1:$gw_nginx_port; root $work/nginx/www;
+    location / { auth_request /_auth; }
+    location = /_auth { internal; proxy_pass http://nginx_auth/; proxy_http_version 1.1; proxy_set_header Connection "";
+                        proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+  }
+  server {
+    listen 127.0.0.1:$gw_tl_port; root $work/nginx/www;
+    location / { auth_request /_auth; }
+    location = /_auth { internal; proxy_pass http://tokenledger/v1/auth; proxy_http_version 1.1; proxy_set_header Connection "";
+                        proxy_pass_request_body off; proxy_set_header Content-Length ""; }
+  }
+}
+CONF
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "daemon off;" &
+pids+=($!)
+wait_port "$gw_tl_port"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -1 "$work/tokens.txt")" \
+      "http://127.0.0.1:$gw_tl_port/index.html")" = 200 ] || { echo "gateway check failed" >&2; exit 1; }
+
+# 2 and 3: each pair twice, interleaved, so drift on this shared machine hits both sides.
+declare -A best
+for round in 1 2; do
+  for name in nginx_return200 tokenledgerd_auth gateway_to_nginx gateway_to_tokenledgerd; do
+    case $name in
+      nginx_return200) url="http://127.0.0.1:$ref_port/" ;;
+      tokenledgerd_auth) url="http://127.0.0.1:$tl_port/v1/auth" ;;
+      gateway_to_nginx) url="http://127.0.0.1:$gw_nginx_port/index.html" ;;
+      gateway_to_tokenledgerd) url="http://127.0.0.1:$gw_tl_port/index.html" ;;
+    esac
+    rps=$(run_wrk "$url")
+    echo "wrk_${name}_round${round} $rps req/s"
+    [ "${best[$name]:-0}" -lt "$rps" ] && best[$name]=$rps
+  done
+done
+
+# 4. RESP: Redis with N 64-hex keys, then the same client against both.
+redis_port=$(next_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
+  --dir "$work" --logfile "$work/redis.log" &
+redis_pid=$!; pids+=("$redis_pid")
+wait_port "$redis_port"
+redis_base=$(redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/ {print $2+0}')
+redis_rss_base=$(rss_kb "$redis_pid")
+prefix="$(printf 'a%.0s' $(seq 1 52))"
+"$bin/tl_bench" redis-keys --count "$tokens" --keys-file "$work/keys.txt" --resp-file "$work/keys.resp" \
+  --key-prefix "$prefix"
+redis-cli -p "$redis_port" --pipe < "$work/keys.resp" | tail -1
+redis_used=$(redis-cli -p "$redis_port" info memory | awk -F: '/^used_memory:/ {print $2+0}')
+redis_rss=$(rss_kb "$redis_pid")
+for round in 1 2; do
+  "$bin/tl_bench" resp-load --port "$redis_port" --clients 50 --pipeline 16 --seconds "$seconds" --command GET \
+    --keys-file "$work/keys.txt" --label "resp_redis_get_round$round"
+  "$bin/tl_bench" resp-load --port "$resp_port" --clients 50 --pipeline 16 --seconds "$seconds" --command VALIDATE \
+    --tokens-file "$work/tokens.txt" --label "resp_tokenledgerd_validate_round$round"
+done | tee "$work/resp.txt"
+n_bench=$((seconds * 150000))
+rb_redis=$(redis-benchmark -p "$redis_port" -c 50 -P 16 -r "$tokens" -n "$n_bench" -q GET "${prefix}__rand_int__" |
+           tr '\r' '\n' | awk '/requests per second/ {print $2}' | tail -1)
+rb_tl=$(redis-benchmark -p "$resp_port" -c 50 -P 16 -n "$n_bench" -q VALIDATE "$(head -1 "$work/tokens.txt")" |
+        tr '\r' '\n' | awk '/requests per second/ {print $2}' | tail -1)
+echo "redis_benchmark_redis_get_random_keys $rb_redis req/s"
+echo "redis_benchmark_tokenledgerd_validate_one_token $rb_tl req/s"
+
+# 5. Memory.
+tl_rss=$(rss_kb "$tl_pid")
+index_bytes=$(curl -s "http://127.0.0.1:$tl_port/metrics" | awk '/^tokenledger_active_index_bytes/ {print $2}')
+active=$(curl -s "http://127.0.0.1:$tl_port/metrics" | awk '/^tokenledger_active_tokens/ {print $2}')
+echo "active_tokens $active"
+echo "index_bytes_per_active_token $(ratio "$index_bytes" "$active") B"
+echo "tokenledgerd_rss_per_active_token $(ratio $(( (tl_rss - empty_rss) * 1024 )) "$active") B (RSS $((tl_rss / 1024)) MiB, empty server $((empty_rss / 1024)) MiB)"
+echo "redis_used_memory_per_key $(ratio $((redis_used - redis_base)) "$tokens") B"
+echo "redis_rss_per_key $(ratio $(( (redis_rss - redis_rss_base) * 1024 )) "$tokens") B"
+
+# 6. Latency at half the peak, open loop.
+half=$(( best[tokenledgerd_auth] / 2 ))
+"$bin/tl_bench" http-rate --port "$tl_port" --clients 32 --rate "$half" --seconds "$seconds" \
+  --tokens-file "$work/tokens.txt" --label auth_at_half_peak
+
+# 7. Where the time goes.
+if perf stat -e task-clock true >/dev/null 2>&1; then
+  TOKENS_FILE="$work/tokens.txt" wrk -t2 -c64 -d"$((seconds + 2))s" -s "$root/tools/bench/wrk_tokens.lua" \
+    "http://127.0.0.1:$tl_port/v1/auth" >/dev/null &
+  wrk_pid=$!
+  sleep 1
+  perf record -F 999 -g -o "$work/perf.data" -p "$tl_pid" -- sleep "$((seconds / 2 + 1))" 2>/dev/null >/dev/null || true
+  wait "$wrk_pid" || true
+  echo "# perf: top functions of tokenledgerd under wrk /v1/auth (self time)"
+  perf report -i "$work/perf.data" --stdio --no-children --sort symbol 2>/dev/null | grep -E '^ +[0-9]' | head -25 || true
+fi
+
+resp_redis=$(awk '/resp_redis_get_round/ && /per_second/ {if ($2 > m) m = $2} END {print m}' "$work/resp.txt")
+resp_tl=$(awk '/resp_tokenledgerd_validate_round/ && /per_second/ {if ($2 > m) m = $2} END {print m}' "$work/resp.txt")
+echo "# ratios (best of two rounds each; target in brackets)"
+echo "ratio_http_auth_vs_nginx_return200 $(ratio "${best[tokenledgerd_auth]}" "${best[nginx_return200]}") [>= 1.0]"
+echo "ratio_auth_request_tokenledgerd_vs_nginx $(ratio "${best[gateway_to_tokenledgerd]}" "${best[gateway_to_nginx]}") [>= 0.95]"
+echo "ratio_resp_validate_vs_redis_get $(ratio "$resp_tl" "$resp_redis") [>= 1.0]"
+echo "index_bytes_per_active_token $(ratio "$index_bytes" "$active") [<= 100]"
