@@ -5,6 +5,12 @@
 
 namespace tokenledger::core {
 
+size_t MetricShard() {
+  static std::atomic<size_t> next{0};
+  thread_local size_t shard = next.fetch_add(1, std::memory_order_relaxed) % kMetricShards;
+  return shard;
+}
+
 void LatencyHistogram::Observe(std::chrono::nanoseconds elapsed) {
   std::uint64_t nanos = elapsed.count() < 0 ? 0 : static_cast<std::uint64_t>(elapsed.count());
   std::uint64_t micros = nanos / 1000;

@@ -3,7 +3,7 @@
 #include <openssl/rand.h>
 
 #include <array>
-#include <boost/crc.hpp>
+#include <zlib.h>
 
 namespace tokenledger::core {
 namespace {
@@ -17,10 +17,10 @@ constexpr bool IsBase62(char c) {
 
 }  // namespace
 
+// zlib's crc32 (word-at-a-time) rather than a byte-wise table: every validation checks one.
 std::uint32_t Crc32(std::string_view bytes) {
-  boost::crc_32_type crc;
-  crc.process_bytes(bytes.data(), bytes.size());
-  return crc.checksum();
+  return static_cast<std::uint32_t>(
+      ::crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
 }
 
 std::string Base62Checksum(std::uint32_t value) {

@@ -133,12 +133,8 @@ const ActiveTokenIndex::Record* ActiveTokenIndex::Find(const core::Sha256Digest&
   return nullptr;
 }
 
-Validity ActiveTokenIndex::Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
-                                    core::Timestamp now, ActiveToken* out) const {
-  if (!core::IsWellFormedToken(secret)) return Validity::kMalformed;
-  core::Sha256Digest digest = core::Sha256(secret);
-  ReadGuard guard;
-  const Record* r = Find(digest);
+Validity ActiveTokenIndex::Judge(const Record* r, std::optional<std::string_view> required_namespace,
+                                 core::Timestamp now, ActiveToken* out) const {
   if (r == nullptr || now >= static_cast<core::Timestamp>(r->expires_at)) return Validity::kInactive;
   std::string_view ns = *(*namespaces_)[r->namespace_index];
   if (required_namespace && *required_namespace != ns) return Validity::kWrongNamespace;
@@ -150,6 +146,56 @@ Validity ActiveTokenIndex::Validate(std::string_view secret, std::optional<std::
     out->expires_at = r->expires_at;
   }
   return Validity::kActive;
+}
+
+Validity ActiveTokenIndex::Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
+                                    core::Timestamp now, ActiveToken* out) const {
+  if (!core::IsWellFormedToken(secret)) return Validity::kMalformed;
+  core::Sha256Digest digest = core::Sha256(secret);
+  ReadGuard guard;
+  return Judge(Find(digest), required_namespace, now, out);
+}
+
+void ActiveTokenIndex::ValidateBatch(BatchItem* items, size_t count, core::Timestamp now) const {
+  ReadGuard guard;
+  const Table* t = table_.load(std::memory_order_seq_cst);
+  // 1. Digests, and a prefetch of each first probe slot.
+  for (size_t i = 0; i < count; ++i) {
+    BatchItem& item = items[i];
+    item.candidate = kEmpty;
+    if (!core::IsWellFormedToken(item.secret)) {
+      item.result = Validity::kMalformed;
+      continue;
+    }
+    item.result = Validity::kInactive;
+    item.digest = core::Sha256(item.secret);
+    __builtin_prefetch(&t->slots[DigestHash(item.digest) & t->mask]);
+  }
+  // 2. The first slot with a matching tag, and a prefetch of its record.
+  for (size_t i = 0; i < count; ++i) {
+    BatchItem& item = items[i];
+    if (item.result == Validity::kMalformed) continue;
+    std::uint64_t hash = DigestHash(item.digest);
+    for (size_t j = hash & t->mask, probes = 0; probes <= t->mask; j = (j + 1) & t->mask, ++probes) {
+      std::uint64_t slot = t->slots[j].load(std::memory_order_seq_cst);
+      if (slot == kEmpty) break;
+      if (slot == kTombstone || Tag(slot) != Tag(hash)) continue;
+      item.candidate = slot;
+      __builtin_prefetch(&(*records_)[RecordOf(slot)]);
+      break;
+    }
+  }
+  // 3. Compare; a tag that matched another token falls back to the full probe.
+  for (size_t i = 0; i < count; ++i) {
+    BatchItem& item = items[i];
+    if (item.result == Validity::kMalformed) continue;
+    const Record* r = nullptr;
+    if (item.candidate != kEmpty) {
+      r = &(*records_)[RecordOf(item.candidate)];
+      if (r->digest != item.digest) r = Find(item.digest);
+    }
+    item.result = Judge(r, item.required_namespace, now, &item.token);
+  }
 }
 
 core::Result<std::uint32_t> ActiveTokenIndex::InternNamespace(std::string_view namespace_id) {

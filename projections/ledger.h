@@ -97,6 +97,11 @@ class Ledger {
     return index_.Validate(secret, required_namespace, clock_->Now(), out);
   }
 
+  // See ActiveTokenIndex::ValidateBatch; the time is this ledger's clock.
+  void ValidateBatch(ActiveTokenIndex::BatchItem* items, size_t count) const {
+    index_.ValidateBatch(items, count, clock_->Now());
+  }
+
   // The token if it exists in namespace ns.
   std::optional<TokenRecord> Get(std::string_view ns, std::string_view id) const;
   // A page of ns's tokens, newest first (see TokenTable::List).

@@ -252,7 +252,7 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
     busy_ = true;
     response_.Reset();
     // Answered now (reads, validation, bad input) or later from the ledger's writer thread
-    // through defer_, which queues the write onto this connection's strand.
+    // through defer_, which queues the write onto this connection's I/O context.
     if (state_.router.Handle(request_, response_, defer_)) DoWrite();
   }
 
@@ -382,12 +382,14 @@ class RespSession : public Drainable, public std::enable_shared_from_this<RespSe
   bool writing_ = false;
 };
 
-// Accepts connections on one endpoint and starts a session of the given kind for each.
+// Accepts connections on one endpoint and starts a session of the given kind for each, on the
+// I/O context next_context() picks.
 class Listener {
  public:
   using StartSession = std::function<void(tcp::socket&&)>;
-  Listener(net::io_context& ioc, SharedState& state, StartSession start)
-      : ioc_(ioc), acceptor_(net::make_strand(ioc)), backoff_(acceptor_.get_executor()), state_(state),
+  using PickContext = std::function<net::io_context&()>;
+  Listener(net::io_context& ioc, SharedState& state, PickContext next_context, StartSession start)
+      : ioc_(ioc), acceptor_(ioc), backoff_(ioc), state_(state), next_context_(std::move(next_context)),
         start_(std::move(start)) {}
 
   // Binds host:port; returns "HOST:PORT" with the real port.
@@ -410,7 +412,7 @@ class Listener {
   }
 
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor_.async_accept(next_context_(), [this](beast::error_code ec, tcp::socket socket) {
       if (state_.stopping.load() || !acceptor_.is_open()) return;
       if (!ec) {
         start_(std::move(socket));
@@ -438,18 +440,26 @@ class Listener {
   tcp::acceptor acceptor_;
   net::steady_timer backoff_;
   SharedState& state_;
+  PickContext next_context_;
   StartSession start_;
 };
 
 }  // namespace
 
+// One io_context per I/O thread, each run by that thread alone: a connection lives on one
+// context, so its handlers never need a strand and the threads share no scheduler lock.
 class FrontEnd::Impl {
  public:
   Impl(FrontEndOptions options, Router& router, const projections::Ledger& ledger, const AccessControl& access,
        ServerMetrics& metrics)
-      : state_(std::move(options), router, ledger, access, metrics),
-        ioc_(std::max(1, state_.options.threads)),
-        signals_(ioc_, SIGINT, SIGTERM) {}
+      : state_(std::move(options), router, ledger, access, metrics) {
+    for (int i = 0; i < std::max(1, state_.options.threads); ++i) {
+      contexts_.push_back(std::make_unique<net::io_context>(1));
+      // Keeps each context running while it has no connection, until Shutdown().
+      guards_.push_back(net::make_work_guard(*contexts_.back()));
+    }
+    signals_ = std::make_unique<net::signal_set>(*contexts_[0], SIGINT, SIGTERM);
+  }
 
   core::Result<FrontEndAddresses> Start() {
     bool tls = !state_.options.tls_cert_file.empty() || !state_.options.tls_key_file.empty();
@@ -457,7 +467,10 @@ class FrontEnd::Impl {
       core::Status s = LoadTls();
       if (!s.ok()) return s;
     }
-    http_ = std::make_unique<Listener>(ioc_, state_, [this](tcp::socket&& socket) {
+    auto next_context = [this]() -> net::io_context& {
+      return *contexts_[next_context_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
+    };
+    http_ = std::make_unique<Listener>(*contexts_[0], state_, next_context, [this](tcp::socket&& socket) {
       if (tls_) std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), state_, tls_.get())->Start();
       else std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), state_, nullptr)->Start();
     });
@@ -466,14 +479,14 @@ class FrontEnd::Impl {
     FrontEndAddresses addresses;
     addresses.http_url = (tls_ ? "https://" : "http://") + *http_address;
     if (state_.options.resp_host) {
-      resp_ = std::make_unique<Listener>(ioc_, state_, [this](tcp::socket&& socket) {
+      resp_ = std::make_unique<Listener>(*contexts_[0], state_, next_context, [this](tcp::socket&& socket) {
         std::make_shared<RespSession>(std::move(socket), state_)->Start();
       });
       auto resp_address = resp_->Bind(*state_.options.resp_host, state_.options.resp_port);
       if (!resp_address.ok()) return resp_address.status();
       addresses.resp_address = *resp_address;
     }
-    signals_.async_wait([this](beast::error_code e, int signal) {
+    signals_->async_wait([this](beast::error_code e, int signal) {
       if (e) return;
       core::Log(core::LogLevel::kInfo, "signal " + std::to_string(signal) + " received; draining");
       Shutdown();
@@ -485,8 +498,8 @@ class FrontEnd::Impl {
 
   void Run() {
     std::vector<std::thread> threads;
-    for (int i = 1; i < state_.options.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
+    for (size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
+    contexts_[0]->run();
     for (auto& t : threads) t.join();
   }
 
@@ -495,9 +508,9 @@ class FrontEnd::Impl {
     state_.router.SetDraining();
     if (http_) http_->Close();
     if (resp_) resp_->Close();
-    net::post(ioc_, [this] {
+    net::post(*contexts_[0], [this] {
       beast::error_code ec;
-      signals_.cancel(ec);
+      signals_->cancel(ec);
     });
     std::vector<std::shared_ptr<Drainable>> live;
     {
@@ -506,6 +519,8 @@ class FrontEnd::Impl {
         if (auto c = weak.lock()) live.push_back(std::move(c));
     }
     for (auto& c : live) c->Drain();
+    // Each context now returns from run() once its connections have finished.
+    for (auto& guard : guards_) guard.reset();
   }
 
  private:
@@ -528,11 +543,13 @@ class FrontEnd::Impl {
   }
 
   SharedState state_;
-  net::io_context ioc_;
+  std::vector<std::unique_ptr<net::io_context>> contexts_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards_;
+  std::atomic<size_t> next_context_{0};
   std::unique_ptr<ssl::context> tls_;
   std::unique_ptr<Listener> http_;
   std::unique_ptr<Listener> resp_;
-  net::signal_set signals_;
+  std::unique_ptr<net::signal_set> signals_;
 };
 
 FrontEnd::FrontEnd(FrontEndOptions options, Router& router, const projections::Ledger& ledger,

@@ -1,4 +1,4 @@
-// The network front end: one Asio io_context serving HTTP/1.1 (or HTTPS through Asio's OpenSSL
+// The network front end: one io_context per I/O thread serving HTTP/1.1 (or HTTPS through Asio's OpenSSL
 // stream) and, optionally, the Redis-protocol validation port. The only file that compiles
 // Beast's async code (the expensive part of the build).
 //
@@ -7,7 +7,8 @@
 // exceed one. Every read and write has a timeout. A connection reuses one request, one response
 // and one output buffer, and Beast parses headers straight into them: validation requests
 // allocate nothing once a connection is warm. Writes complete on the ledger's writer thread and
-// are posted back to the connection's strand, so no I/O thread ever waits for an fsync.
+// are posted back to the connection's own I/O context (one per thread, no strands), so no I/O
+// thread ever waits for an fsync.
 //
 // RESP: requests are parsed by RespInterpreter from a fixed per-connection buffer; all complete
 // requests of one read (pipelining) are answered with one write.

@@ -60,13 +60,47 @@ size_t RespInterpreter::Process(std::string_view input, std::string& out) {
     if (p == Parse::kIncomplete) break;
     total += consumed;
     if (p == Parse::kError) {
+      FlushValidations(out);
       out.append("-ERR Protocol error: ").append(error).append("\r\n");
       closing_ = true;
       break;
     }
-    if (argc_ > 0) Execute(out);
+    if (argc_ == 0) continue;
+    // Pipelined VALIDATEs are looked up together (their arguments view input, which outlives
+    // this call); any other command answers after them, so replies stay in order.
+    if (authenticated_ && (argc_ == 2 || argc_ == 3) && EqualsIgnoreCase(args_[0], "validate")) {
+      if (batch_size_ == 0) batch_start_ = std::chrono::steady_clock::now();
+      auto& item = batch_[batch_size_++];
+      item.secret = args_[1];
+      item.required_namespace = argc_ == 3 ? std::optional<std::string_view>(args_[2]) : std::nullopt;
+      if (batch_size_ == batch_.size()) FlushValidations(out);
+      continue;
+    }
+    FlushValidations(out);
+    Execute(out);
   }
+  FlushValidations(out);
   return total;
+}
+
+void RespInterpreter::FlushValidations(std::string& out) {
+  if (batch_size_ == 0) return;
+  ledger_.ValidateBatch(batch_.data(), batch_size_);
+  for (size_t i = 0; i < batch_size_; ++i) {
+    const auto& item = batch_[i];
+    if (item.result == projections::Validity::kActive) {
+      out.append("*3\r\n");
+      AppendBulk(out, item.token.token_id());
+      AppendBulk(out, item.token.namespace_id);
+      AppendInteger(out, item.token.expires_at);
+    } else {
+      out.append("$-1\r\n");
+    }
+  }
+  // A batch's validations share its time equally.
+  auto per_validation = (std::chrono::steady_clock::now() - batch_start_) / batch_size_;
+  for (size_t i = 0; i < batch_size_; ++i) metrics_.CountValidation(Protocol::kResp, batch_[i].result, per_validation);
+  batch_size_ = 0;
 }
 
 RespInterpreter::Parse RespInterpreter::ParseOne(std::string_view input, size_t& consumed, std::string& error) {
@@ -171,24 +205,8 @@ void RespInterpreter::Execute(std::string& out) {
     return;
   }
   if (EqualsIgnoreCase(command, "validate")) {
-    if (argc_ != 2 && argc_ != 3) {
-      out.append("-ERR wrong number of arguments for 'validate' command\r\n");
-      return;
-    }
-    auto start = std::chrono::steady_clock::now();
-    projections::ActiveToken t;
-    std::optional<std::string_view> ns;
-    if (argc_ == 3) ns = args_[2];
-    projections::Validity validity = ledger_.Validate(args_[1], ns, &t);
-    if (validity == projections::Validity::kActive) {
-      out.append("*3\r\n");
-      AppendBulk(out, t.token_id());
-      AppendBulk(out, t.namespace_id);
-      AppendInteger(out, t.expires_at);
-    } else {
-      out.append("$-1\r\n");
-    }
-    metrics_.CountValidation(Protocol::kResp, validity, std::chrono::steady_clock::now() - start);
+    // Well-formed VALIDATEs never get here: Process batches them.
+    out.append("-ERR wrong number of arguments for 'validate' command\r\n");
     return;
   }
   if (EqualsIgnoreCase(command, "ping")) {

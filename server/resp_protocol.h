@@ -17,6 +17,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -49,11 +50,17 @@ class RespInterpreter {
   enum class Parse { kComplete, kIncomplete, kError };
   Parse ParseOne(std::string_view input, size_t& consumed, std::string& error);
   void Execute(std::string& out);
+  // Answers the batched VALIDATEs, in order.
+  void FlushValidations(std::string& out);
 
   const projections::Ledger& ledger_;
   const AccessControl& access_;
   ServerMetrics& metrics_;
   bool authenticated_;
+  // Pipelined VALIDATEs waiting to be looked up together (ActiveTokenIndex::ValidateBatch).
+  std::array<projections::ActiveTokenIndex::BatchItem, 32> batch_;
+  size_t batch_size_ = 0;
+  std::chrono::steady_clock::time_point batch_start_;
   bool closing_ = false;
   std::array<std::string_view, kRespMaxArgs> args_;  // view into the input being processed
   size_t argc_ = 0;

@@ -5,7 +5,7 @@ set -euo pipefail
 
 TL_PACKAGES=(cmake ninja-build g++ libboost1.81-dev libboost-json1.81-dev libboost-test1.81-dev
              libboost-program-options1.81-dev libboost-url1.81-dev librocksdb-dev libcereal-dev
-             libssl-dev curl ca-certificates)
+             libssl-dev zlib1g-dev curl ca-certificates)
 # The real peers the integration tests drive: nginx (auth_request), redis-cli/redis-benchmark.
 TL_TEST_PACKAGES=(nginx-light redis-tools)
 # The benchmarks' references and load generators (tools/bench/run_bench.sh).

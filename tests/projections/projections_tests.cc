@@ -254,6 +254,42 @@ BOOST_AUTO_TEST_CASE(grows_and_survives_heavy_churn) {
   BOOST_TEST(active == 10000);
 }
 
+// A batch answers exactly what one-by-one validation answers, whatever the mix.
+BOOST_AUTO_TEST_CASE(batch_validation_matches_single_validation) {
+  ActiveTokenIndex index;
+  std::vector<std::string> secrets;
+  for (int i = 0; i < 3000; ++i) {
+    secrets.push_back(*core::GenerateTokenSecret());
+    BOOST_REQUIRE(index.Insert(core::Sha256(secrets.back()), TestId(i), i % 2 ? "acme" : "beta", kNow,
+                               i % 5 == 0 ? kNow : kNow + 100).ok());
+  }
+  for (int i = 0; i < 3000; i += 7) index.Erase(core::Sha256(secrets[i]));
+  for (int i = 0; i < 500; ++i) secrets.push_back(*core::GenerateTokenSecret());  // unknown
+  secrets.push_back("tlpat_garbage");
+  secrets.push_back(std::string(10000, 'x'));
+  std::vector<ActiveTokenIndex::BatchItem> items(secrets.size());
+  for (size_t i = 0; i < secrets.size(); ++i) {
+    items[i].secret = secrets[i];
+    if (i % 3 == 1) items[i].required_namespace = "acme";
+  }
+  for (size_t start = 0; start < items.size(); start += 32)
+    index.ValidateBatch(items.data() + start, std::min<size_t>(32, items.size() - start), kNow);
+  int mismatches = 0, active = 0;
+  for (size_t i = 0; i < secrets.size(); ++i) {
+    ActiveToken single;
+    Validity expected = index.Validate(secrets[i], items[i].required_namespace, kNow, &single);
+    if (items[i].result != expected) ++mismatches;
+    if (expected == Validity::kActive) {
+      ++active;
+      if (items[i].token.token_id() != single.token_id() || items[i].token.namespace_id != single.namespace_id ||
+          items[i].token.expires_at != single.expires_at)
+        ++mismatches;
+    }
+  }
+  BOOST_TEST(mismatches == 0);
+  BOOST_TEST(active > 1000);
+}
+
 // The design figure behind docs/benchmarks.md: at most 100 bytes per active token, whatever
 // the table's fill between two rebuilds.
 BOOST_AUTO_TEST_CASE(memory_stays_under_100_bytes_per_active_token) {

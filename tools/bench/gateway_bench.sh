@@ -29,9 +29,10 @@ trap cleanup EXIT
 
 # Loopback ports that nobody answers on right now.
 port_base=$((20000 + RANDOM % 20000))
-next_port() {
+# alloc_port VAR: sets VAR to the next such port (no subshell, so the base advances).
+alloc_port() {
   while (exec 3<>"/dev/tcp/127.0.0.1/$port_base") 2>/dev/null; do port_base=$((port_base + 1)); done
-  echo "$port_base"
+  printf -v "$1" '%s' "$port_base"
   port_base=$((port_base + 1))
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
@@ -50,7 +51,7 @@ echo "# $(nginx -v 2>&1), $(redis-server --version | cut -d' ' -f1-3), $(wrk --v
 
 # 1. The ledger with N tokens.
 "$bin/tl_bench" bulk-load --dir "$work/data" --count "$tokens" --tokens-file "$work/tokens.txt"
-tl_port=$(next_port); resp_port=$(next_port)
+alloc_port tl_port; alloc_port resp_port
 "$bin/tokenledgerd" --data-dir "$work/empty" --listen "127.0.0.1:$tl_port" --threads 2 --log-level warn >/dev/null &
 empty_pid=$!; pids+=("$empty_pid")
 wait_port "$tl_port"
@@ -64,7 +65,7 @@ wait_port "$tl_port"
 curl -sf "http://127.0.0.1:$tl_port/readyz" >/dev/null
 
 # nginx: the return-200 reference, and two auth_request gateways in front of a static file.
-ref_port=$(next_port); gw_nginx_port=$(next_port); gw_tl_port=$(next_port)
+alloc_port ref_port; alloc_port gw_nginx_port; alloc_port gw_tl_port
 mkdir -p "$work/nginx/tmp" "$work/nginx/www"
 echo ok > "$work/nginx/www/index.html"
 user_line=""; [ "$(id -u)" -eq 0 ] && user_line="user root;"
@@ -118,7 +119,7 @@ for round in 1 2; do
 done
 
 # 4. RESP: Redis with N 64-hex keys, then the same client against both.
-redis_port=$(next_port)
+alloc_port redis_port
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --daemonize no \
   --dir "$work" --logfile "$work/redis.log" &
 redis_pid=$!; pids+=("$redis_pid")
@@ -138,10 +139,10 @@ for round in 1 2; do
     --tokens-file "$work/tokens.txt" --label "resp_tokenledgerd_validate_round$round"
 done | tee "$work/resp.txt"
 n_bench=$((seconds * 150000))
-rb_redis=$(redis-benchmark -p "$redis_port" -c 50 -P 16 -r "$tokens" -n "$n_bench" -q GET "${prefix}__rand_int__" |
-           tr '\r' '\n' | awk '/requests per second/ {print $2}' | tail -1)
-rb_tl=$(redis-benchmark -p "$resp_port" -c 50 -P 16 -n "$n_bench" -q VALIDATE "$(head -1 "$work/tokens.txt")" |
-        tr '\r' '\n' | awk '/requests per second/ {print $2}' | tail -1)
+rb_rate() { tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1; }
+rb_redis=$(redis-benchmark -p "$redis_port" -c 50 -P 16 -r "$tokens" -n "$n_bench" -q GET "${prefix}__rand_int__" | rb_rate)
+# redis-benchmark cannot draw tokens (-r writes digits, a token ends in a checksum): one token.
+rb_tl=$(redis-benchmark -p "$resp_port" -c 50 -P 16 -n "$n_bench" -q VALIDATE "$(head -1 "$work/tokens.txt")" | rb_rate)
 echo "redis_benchmark_redis_get_random_keys $rb_redis req/s"
 echo "redis_benchmark_tokenledgerd_validate_one_token $rb_tl req/s"
 
@@ -169,7 +170,9 @@ if perf stat -e task-clock true >/dev/null 2>&1; then
   perf record -F 999 -g -o "$work/perf.data" -p "$tl_pid" -- sleep "$((seconds / 2 + 1))" 2>/dev/null >/dev/null || true
   wait "$wrk_pid" || true
   echo "# perf: top functions of tokenledgerd under wrk /v1/auth (self time)"
-  perf report -i "$work/perf.data" --stdio --no-children --sort symbol 2>/dev/null | grep -E '^ +[0-9]' | head -25 || true
+  perf report -i "$work/perf.data" --stdio --no-children -g none --sort dso,symbol 2>/dev/null |
+    grep -E '^ +[0-9]' | head -25 | cut -c1-150 | sed 's/ *$//' || true
+  perf report -i "$work/perf.data" --stdio --no-children -g none --sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -6 || true
 fi
 
 resp_redis=$(awk '/resp_redis_get_round/ && /per_second/ {if ($2 > m) m = $2} END {print m}' "$work/resp.txt")

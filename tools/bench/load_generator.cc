@@ -237,10 +237,12 @@ int RunHttpRate(const HttpRateOptions& o) {
     if (now >= end && !any_busy && backlog.empty()) break;
     if (now > end + std::chrono::seconds(5)) break;
     for (size_t i = 0; i < conns.size(); ++i) fds[i] = {conns[i].fd, POLLIN, 0};
-    auto wait = std::chrono::duration_cast<std::chrono::microseconds>(next_send - Clock::now()).count();
-    // poll() has millisecond resolution: spin when the next send is under a millisecond away.
-    int timeout = wait > 1000 ? static_cast<int>(wait / 1000) : 0;
-    if (::poll(fds.data(), fds.size(), timeout) <= 0) continue;
+    // ppoll sleeps with microsecond resolution until the next send is due: no spinning, so the
+    // generator leaves the cores to the server between sends.
+    auto wait = std::chrono::duration_cast<std::chrono::nanoseconds>(next_send - Clock::now()).count();
+    if (next_send >= end) wait = 100000000;  // only replies left to collect
+    timespec timeout{0, std::max<long>(0, std::min<long>(wait, 100000000))};
+    if (::ppoll(fds.data(), fds.size(), &timeout, nullptr) <= 0) continue;
     for (size_t i = 0; i < conns.size(); ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       Conn& c = conns[i];
