@@ -24,16 +24,53 @@ using tcp = net::ip::tcp;
 
 namespace {
 
+// Concrete executor types throughout: a connection lives on one io_context, and the type-erased
+// any_io_executor costs a copy, move and destroy per asynchronous operation.
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using TlsStream = beast::ssl_stream<Socket>;
+
+// Milliseconds of a monotonic clock read from the vDSO without a syscall, coarse (a few ms) but
+// plenty for 1-30 s deadlines.
+std::int64_t CoarseNowMs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+constexpr auto kSweepInterval = std::chrono::milliseconds(250);
+
 // Holds at most one request's header plus a body limit's worth of pipelined bytes.
 constexpr size_t kReadBufferLimit = 1024 * 1024;
 // A RESP connection's input buffer: one largest request plus room for a pipelined batch.
 constexpr size_t kRespBufferBytes = kRespMaxRequestBytes + 32 * 1024;
 
-// Something the front end can ask to close once it has answered what it is doing.
-class Drainable {
+// A connection as the front end manages it. Read and write deadlines are a timestamp the
+// connection sets (no timer per operation, which cost more than the validation itself); a
+// sweeper checks them every 250 ms and closes the late ones on their own thread.
+class Connection {
  public:
-  virtual ~Drainable() = default;
+  virtual ~Connection() = default;
+  // Close once the response in progress, if any, is written.
   virtual void Drain() = 0;
+  // Close now if the deadline set on the connection's own thread has passed (any thread).
+  void ExpireIfLate(std::int64_t now_ms) {
+    std::int64_t deadline = deadline_ms_.load(std::memory_order_relaxed);
+    if (deadline != 0 && deadline < now_ms) PostExpire(now_ms);
+  }
+
+ protected:
+  void SetDeadline(std::chrono::milliseconds timeout) {
+    deadline_ms_.store(CoarseNowMs() + timeout.count(), std::memory_order_relaxed);
+  }
+  void ClearDeadline() { deadline_ms_.store(0, std::memory_order_relaxed); }
+  bool Late(std::int64_t now_ms) const {
+    std::int64_t deadline = deadline_ms_.load(std::memory_order_relaxed);
+    return deadline != 0 && deadline < now_ms;
+  }
+  virtual void PostExpire(std::int64_t now_ms) = 0;
+
+ private:
+  std::atomic<std::int64_t> deadline_ms_{0};
 };
 
 // What every connection shares: options, handlers, the shutdown flag and the live connections.
@@ -47,13 +84,13 @@ struct SharedState {
   ServerMetrics& metrics;
   std::atomic<bool> stopping{false};
   std::mutex connections_mutex;
-  std::unordered_map<Drainable*, std::weak_ptr<Drainable>> connections;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
 
-  void Register(Drainable* d, std::weak_ptr<Drainable> w) {
+  void Register(Connection* d, std::weak_ptr<Connection> w) {
     std::lock_guard lock(connections_mutex);
     connections.emplace(d, std::move(w));
   }
-  void Unregister(Drainable* d) {
+  void Unregister(Connection* d) {
     std::lock_guard lock(connections_mutex);
     connections.erase(d);
   }
@@ -147,16 +184,16 @@ void Serialize(const HttpResponse& r, unsigned version, bool close, bool head_on
 }
 
 template <class Stream>
-constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
+constexpr bool kIsTls = !std::is_same_v<Stream, Socket>;
 
 template <class Stream>
-class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSession<Stream>> {
+class HttpSession : public Connection, public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(tcp::socket&& socket, SharedState& state, ssl::context* tls)
+  HttpSession(Socket&& socket, SharedState& state, ssl::context* tls)
       : stream_(MakeStream(std::move(socket), tls)), buffer_(kReadBufferLimit), state_(state) {
     beast::error_code ec;
     // Responses are small request/response exchanges: never wait on Nagle's algorithm.
-    beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ec);
+    beast::get_lowest_layer(stream_).set_option(tcp::no_delay(true), ec);
     state_.metrics.ConnectionOpened(Protocol::kHttp);
   }
 
@@ -181,7 +218,7 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
     };
     net::dispatch(stream_.get_executor(), [self] {
       if constexpr (kIsTls<Stream>) {
-        beast::get_lowest_layer(self->stream_).expires_after(self->state_.options.write_timeout);
+        self->SetDeadline(self->state_.options.write_timeout);
         self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
           // A failed handshake (plain HTTP on the TLS port, a bad client) just closes.
           if (ec) return self->CloseSocket();
@@ -199,9 +236,16 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
       if (!self->busy_) self->DoClose();
     });
   }
+  void PostExpire(std::int64_t now_ms) override {
+    net::post(stream_.get_executor(), [self = this->shared_from_this(), now_ms] {
+      // Closing the socket aborts the pending operation; its handler ends the session.
+      if (self->Late(now_ms)) self->CloseSocket();
+    });
+  }
+
 
  private:
-  static Stream MakeStream(tcp::socket&& socket, ssl::context* tls) {
+  static Stream MakeStream(Socket&& socket, ssl::context* tls) {
     if constexpr (kIsTls<Stream>) return Stream(std::move(socket), *tls);
     else return Stream(std::move(socket));
   }
@@ -211,7 +255,7 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
     request_.Clear();
     parser_.emplace(request_, state_.options.body_limit, state_.options.header_limit);
     // One deadline for the whole request, headers and body.
-    beast::get_lowest_layer(stream_).expires_after(state_.options.read_timeout);
+    SetDeadline(state_.options.read_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&HttpSession::OnReadHeader, this->shared_from_this()));
   }
@@ -250,6 +294,7 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
     version_ = parser_->version();
     head_only_ = parser_->is_head();
     busy_ = true;
+    ClearDeadline();  // a write may wait for the fsync; the response gets its own deadline
     response_.Reset();
     // Answered now (reads, validation, bad input) or later from the ledger's writer thread
     // through defer_, which queues the write onto this connection's I/O context.
@@ -269,7 +314,7 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
   void DoWrite() {
     bool close = response_.close || !keep_alive_ || state_.stopping.load();
     Serialize(response_, version_, close, head_only_, out_);
-    beast::get_lowest_layer(stream_).expires_after(state_.options.write_timeout);
+    SetDeadline(state_.options.write_timeout);
     net::async_write(stream_, net::buffer(out_), [self = this->shared_from_this(), close](beast::error_code ec, std::size_t) {
       self->OnWrite(ec, close);
     });
@@ -286,7 +331,7 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
     closed_ = true;
     if constexpr (kIsTls<Stream>) {
       // close_notify, bounded by the write timeout; the socket closes either way.
-      beast::get_lowest_layer(stream_).expires_after(state_.options.write_timeout);
+      SetDeadline(state_.options.write_timeout);
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->CloseSocket(); });
     } else {
       CloseSocket();
@@ -295,7 +340,8 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
 
   void CloseSocket() {
     beast::error_code ec;
-    auto& socket = beast::get_lowest_layer(stream_).socket();
+    ClearDeadline();
+    auto& socket = beast::get_lowest_layer(stream_);
     socket.shutdown(tcp::socket::shutdown_send, ec);
     socket.close(ec);
   }
@@ -315,15 +361,15 @@ class HttpSession : public Drainable, public std::enable_shared_from_this<HttpSe
   bool closed_ = false;
 };
 
-class RespSession : public Drainable, public std::enable_shared_from_this<RespSession> {
+class RespSession : public Connection, public std::enable_shared_from_this<RespSession> {
  public:
-  RespSession(tcp::socket&& socket, SharedState& state)
+  RespSession(Socket&& socket, SharedState& state)
       : stream_(std::move(socket)),
         in_(new char[kRespBufferBytes]),
         interpreter_(state.ledger, state.access, state.metrics),
         state_(state) {
     beast::error_code ec;
-    stream_.socket().set_option(tcp::no_delay(true), ec);
+    stream_.set_option(tcp::no_delay(true), ec);
     state_.metrics.ConnectionOpened(Protocol::kResp);
   }
   ~RespSession() override {
@@ -345,7 +391,7 @@ class RespSession : public Drainable, public std::enable_shared_from_this<RespSe
  private:
   void DoRead() {
     if (state_.stopping.load()) return DoClose();
-    stream_.expires_after(state_.options.read_timeout);
+    SetDeadline(state_.options.read_timeout);
     stream_.async_read_some(net::buffer(in_.get() + in_size_, kRespBufferBytes - in_size_),
                             beast::bind_front_handler(&RespSession::OnRead, shared_from_this()));
   }
@@ -359,7 +405,7 @@ class RespSession : public Drainable, public std::enable_shared_from_this<RespSe
     in_size_ -= used;
     if (out_.empty()) return interpreter_.closing() ? DoClose() : DoRead();
     writing_ = true;
-    stream_.expires_after(state_.options.write_timeout);
+    SetDeadline(state_.options.write_timeout);
     net::async_write(stream_, net::buffer(out_), [self = shared_from_this()](beast::error_code e, std::size_t) {
       self->writing_ = false;
       if (e || self->interpreter_.closing()) return self->DoClose();
@@ -368,12 +414,19 @@ class RespSession : public Drainable, public std::enable_shared_from_this<RespSe
   }
 
   void DoClose() {
+    ClearDeadline();
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    stream_.shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close(ec);
   }
 
-  beast::tcp_stream stream_;
+  void PostExpire(std::int64_t now_ms) override {
+    net::post(stream_.get_executor(), [self = shared_from_this(), now_ms] {
+      if (self->Late(now_ms)) self->DoClose();
+    });
+  }
+
+  Socket stream_;
   std::unique_ptr<char[]> in_;
   size_t in_size_ = 0;
   std::string out_;
@@ -386,7 +439,7 @@ class RespSession : public Drainable, public std::enable_shared_from_this<RespSe
 // I/O context next_context() picks.
 class Listener {
  public:
-  using StartSession = std::function<void(tcp::socket&&)>;
+  using StartSession = std::function<void(Socket&&)>;
   using PickContext = std::function<net::io_context&()>;
   Listener(net::io_context& ioc, SharedState& state, PickContext next_context, StartSession start)
       : ioc_(ioc), acceptor_(ioc), backoff_(ioc), state_(state), next_context_(std::move(next_context)),
@@ -412,7 +465,7 @@ class Listener {
   }
 
   void Accept() {
-    acceptor_.async_accept(next_context_(), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor_.async_accept(next_context_(), [this](beast::error_code ec, Socket socket) {
       if (state_.stopping.load() || !acceptor_.is_open()) return;
       if (!ec) {
         start_(std::move(socket));
@@ -459,6 +512,7 @@ class FrontEnd::Impl {
       guards_.push_back(net::make_work_guard(*contexts_.back()));
     }
     signals_ = std::make_unique<net::signal_set>(*contexts_[0], SIGINT, SIGTERM);
+    sweeper_ = std::make_unique<net::steady_timer>(*contexts_[0]);
   }
 
   core::Result<FrontEndAddresses> Start() {
@@ -470,16 +524,16 @@ class FrontEnd::Impl {
     auto next_context = [this]() -> net::io_context& {
       return *contexts_[next_context_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
     };
-    http_ = std::make_unique<Listener>(*contexts_[0], state_, next_context, [this](tcp::socket&& socket) {
-      if (tls_) std::make_shared<HttpSession<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), state_, tls_.get())->Start();
-      else std::make_shared<HttpSession<beast::tcp_stream>>(std::move(socket), state_, nullptr)->Start();
+    http_ = std::make_unique<Listener>(*contexts_[0], state_, next_context, [this](Socket&& socket) {
+      if (tls_) std::make_shared<HttpSession<TlsStream>>(std::move(socket), state_, tls_.get())->Start();
+      else std::make_shared<HttpSession<Socket>>(std::move(socket), state_, nullptr)->Start();
     });
     auto http_address = http_->Bind(state_.options.host, state_.options.port);
     if (!http_address.ok()) return http_address.status();
     FrontEndAddresses addresses;
     addresses.http_url = (tls_ ? "https://" : "http://") + *http_address;
     if (state_.options.resp_host) {
-      resp_ = std::make_unique<Listener>(*contexts_[0], state_, next_context, [this](tcp::socket&& socket) {
+      resp_ = std::make_unique<Listener>(*contexts_[0], state_, next_context, [this](Socket&& socket) {
         std::make_shared<RespSession>(std::move(socket), state_)->Start();
       });
       auto resp_address = resp_->Bind(*state_.options.resp_host, state_.options.resp_port);
@@ -493,6 +547,7 @@ class FrontEnd::Impl {
     });
     http_->Accept();
     if (resp_) resp_->Accept();
+    Sweep();
     return addresses;
   }
 
@@ -501,6 +556,26 @@ class FrontEnd::Impl {
     for (size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
     contexts_[0]->run();
     for (auto& t : threads) t.join();
+  }
+
+  // Every 250 ms: closes connections past their read or write deadline. Stops once shutting
+  // down with no connection left, so run() can return.
+  void Sweep() {
+    sweeper_->expires_after(kSweepInterval);
+    sweeper_->async_wait([this](beast::error_code ec) {
+      if (ec) return;
+      std::vector<std::shared_ptr<Connection>> live;
+      {
+        std::lock_guard lock(state_.connections_mutex);
+        live.reserve(state_.connections.size());
+        for (auto& [ptr, weak] : state_.connections)
+          if (auto c = weak.lock()) live.push_back(std::move(c));
+      }
+      std::int64_t now = CoarseNowMs();
+      for (auto& c : live) c->ExpireIfLate(now);
+      if (state_.stopping.load() && live.empty()) return;
+      Sweep();
+    });
   }
 
   void Shutdown() {
@@ -512,7 +587,7 @@ class FrontEnd::Impl {
       beast::error_code ec;
       signals_->cancel(ec);
     });
-    std::vector<std::shared_ptr<Drainable>> live;
+    std::vector<std::shared_ptr<Connection>> live;
     {
       std::lock_guard lock(state_.connections_mutex);
       for (auto& [ptr, weak] : state_.connections)
@@ -550,6 +625,7 @@ class FrontEnd::Impl {
   std::unique_ptr<Listener> http_;
   std::unique_ptr<Listener> resp_;
   std::unique_ptr<net::signal_set> signals_;
+  std::unique_ptr<net::steady_timer> sweeper_;
 };
 
 FrontEnd::FrontEnd(FrontEndOptions options, Router& router, const projections::Ledger& ledger,

@@ -21,10 +21,12 @@ The admin token is in ./data/admin.token (created on first start, mode 0600). Tr
   curl -s -X POST http://$listen/v1/namespaces/acme%2Fprod/tokens \\
        -H "Authorization: Bearer \$ADMIN" -d '{"name": "ci deploy"}'
   curl -s -X POST http://$listen/v1/validate -d '{"token": "tlpat_..."}'
+  curl -si http://$listen/v1/auth -H "Authorization: Bearer tlpat_..."     # what gateways ask
   ./build/bin/tokenctl --server http://$listen list acme/prod
   ./build/bin/tokenctl --data-dir data verify
 
-Stop with Ctrl-C (drains in-flight requests). API: docs/api.md.
+Stop with Ctrl-C (drains in-flight requests). API: docs/api.md; gateway configs: docs/gateways.md.
+Extra flags pass through, e.g. ./tools/run.sh --resp-listen 127.0.0.1:6380 (Redis protocol).
 
 MSG
 exec "$root/build/bin/tokenledgerd" --data-dir "$root/data" "$@"

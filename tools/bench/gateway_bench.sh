@@ -38,12 +38,18 @@ alloc_port() {
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-# wrk -t2 -c64 for $seconds on URL with random tokens; prints requests/s (non-2xx must be 0).
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+# wrk -t2 -c64 for $seconds on URL with random tokens; prints "requests/s cpu-us-per-request"
+# where the CPU is that of the server processes PIDS... (user + system; non-2xx must be 0).
 run_wrk() {
-  local out
-  out="$(TOKENS_FILE="$work/tokens.txt" wrk -t2 -c64 -d"${seconds}s" -s "$root/tools/bench/wrk_tokens.lua" "$1")"
-  if grep -q "Non-2xx" <<<"$out"; then echo "wrk on $1 got errors: $out" >&2; exit 1; fi
-  awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$out"
+  local url="$1" out before after
+  shift
+  before=$(cpu_ticks "$@")
+  out="$(TOKENS_FILE="$work/tokens.txt" wrk -t2 -c64 -d"${seconds}s" -s "$root/tools/bench/wrk_tokens.lua" "$url")"
+  after=$(cpu_ticks "$@")
+  if grep -q "Non-2xx" <<<"$out"; then echo "wrk on $url got errors: $out" >&2; exit 1; fi
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" '/^Requests\/sec/ {rps = $2} / requests in / {n = $1}
+    END {printf "%.0f %.1f", rps, t / hz * 1e6 / n}' <<<"$out"
 }
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(uname -r)"
@@ -64,24 +70,41 @@ tl_pid=$!; pids+=("$tl_pid")
 wait_port "$tl_port"
 curl -sf "http://127.0.0.1:$tl_port/readyz" >/dev/null
 
-# nginx: the return-200 reference, and two auth_request gateways in front of a static file.
+# nginx, two instances of 2 workers each (as tokenledgerd has 2 I/O threads): "ref" answers
+# `return 200` (the reference server, and the reference auth server); "gw" is the gateway, with
+# auth_request to ref or to tokenledgerd in front of a static file.
 alloc_port ref_port; alloc_port gw_nginx_port; alloc_port gw_tl_port
-mkdir -p "$work/nginx/tmp" "$work/nginx/www"
+mkdir -p "$work/ref/tmp" "$work/nginx/tmp" "$work/nginx/www"
 echo ok > "$work/nginx/www/index.html"
 user_line=""; [ "$(id -u)" -eq 0 ] && user_line="user root;"
-cat > "$work/nginx/nginx.conf" <<CONF
+nginx_head() {  # DIR
+  cat <<CONF
 $user_line
 worker_processes 2;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $1/nginx.pid;
+error_log $1/error.log warn;
 events { worker_connections 4096; }
+CONF
+}
+temp_paths() {  # DIR
+  echo "client_body_temp_path $1/tmp/body; proxy_temp_path $1/tmp/proxy; fastcgi_temp_path $1/tmp/fastcgi;"
+  echo "uwsgi_temp_path $1/tmp/uwsgi; scgi_temp_path $1/tmp/scgi;"
+}
+cat > "$work/ref/nginx.conf" <<CONF
+$(nginx_head "$work/ref")
 http {
   access_log off;
-  client_body_temp_path $work/nginx/tmp/body; proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi; uwsgi_temp_path $work/nginx/tmp/uwsgi; scgi_temp_path $work/nginx/tmp/scgi;
+  $(temp_paths "$work/ref")
+  server { listen 127.0.0.1:$ref_port; location / { return 200 "ok\n"; } }
+}
+CONF
+cat > "$work/nginx/nginx.conf" <<CONF
+$(nginx_head "$work/nginx")
+http {
+  access_log off;
+  $(temp_paths "$work/nginx")
   upstream nginx_auth { server 127.0.0.1:$ref_port; keepalive 64; }
   upstream tokenledger { server 127.0.0.1:$tl_port; keepalive 64; }
-  server { listen 127.0.0.1:$ref_port; location / { return 200 "ok\n"; } }
   server {
     listen 127.0.0.1:$gw_nginx_port; root $work/nginx/www;
     location / { auth_request /_auth; }
@@ -96,9 +119,13 @@ http {
   }
 }
 CONF
+nginx -p "$work/ref" -c "$work/ref/nginx.conf" -g "daemon off;" &
+ref_master=$!; pids+=("$ref_master")
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g "daemon off;" &
 pids+=($!)
 wait_port "$gw_tl_port"
+wait_port "$ref_port"
+ref_workers=$(pgrep -P "$ref_master" | tr '\n' ' ')
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -1 "$work/tokens.txt")" \
       "http://127.0.0.1:$gw_tl_port/index.html")" = 200 ] || { echo "gateway check failed" >&2; exit 1; }
 
@@ -107,13 +134,14 @@ declare -A best
 for round in 1 2; do
   for name in nginx_return200 tokenledgerd_auth gateway_to_nginx gateway_to_tokenledgerd; do
     case $name in
-      nginx_return200) url="http://127.0.0.1:$ref_port/" ;;
-      tokenledgerd_auth) url="http://127.0.0.1:$tl_port/v1/auth" ;;
-      gateway_to_nginx) url="http://127.0.0.1:$gw_nginx_port/index.html" ;;
-      gateway_to_tokenledgerd) url="http://127.0.0.1:$gw_tl_port/index.html" ;;
+      nginx_return200) url="http://127.0.0.1:$ref_port/"; cpu_pids=($ref_workers) ;;
+      tokenledgerd_auth) url="http://127.0.0.1:$tl_port/v1/auth"; cpu_pids=("$tl_pid") ;;
+      gateway_to_nginx) url="http://127.0.0.1:$gw_nginx_port/index.html"; cpu_pids=($ref_workers) ;;
+      gateway_to_tokenledgerd) url="http://127.0.0.1:$gw_tl_port/index.html"; cpu_pids=("$tl_pid") ;;
     esac
-    rps=$(run_wrk "$url")
-    echo "wrk_${name}_round${round} $rps req/s"
+    read -r rps cpu < <(run_wrk "$url" "${cpu_pids[@]}") || true
+    [ -n "${rps:-}" ] || { echo "wrk on $url failed" >&2; exit 1; }
+    echo "wrk_${name}_round${round} $rps req/s (auth/answering server: $cpu us CPU per request)"
     [ "${best[$name]:-0}" -lt "$rps" ] && best[$name]=$rps
   done
 done
