@@ -16,7 +16,7 @@
 #include "core/token_format.h"
 #include "server/front_end.h"
 #include "tests/alloc_counter.h"
-#include "tests/test_util.h"
+#include "tests/server/server_fixture.h"
 
 using namespace tokenledger;
 using namespace tokenledger::server;
@@ -25,24 +25,13 @@ using tokenledger::testing::TempDir;
 namespace {
 
 // A server on 127.0.0.1:0 (HTTP and RESP) with a short read timeout, run on a background thread.
-struct LiveServer {
-  TempDir dir;
-  std::unique_ptr<projections::Ledger> ledger;
-  std::unique_ptr<AccessControl> access;
-  std::unique_ptr<ServerMetrics> metrics;
-  std::unique_ptr<Router> router;
+struct LiveServer : tokenledger::testing::ServerParts {
   std::unique_ptr<FrontEnd> front_end;
   std::thread runner;
   int port = 0;
   int resp_port = 0;
 
-  explicit LiveServer(std::chrono::seconds read_timeout = std::chrono::seconds(1)) {
-    auto opened = projections::Ledger::Open({dir.path(), 366, nullptr});
-    BOOST_REQUIRE(opened.ok());
-    ledger = std::move(opened).value();
-    access = std::make_unique<AccessControl>("admin", std::nullopt);
-    metrics = std::make_unique<ServerMetrics>(Router::RouteNames());
-    router = std::make_unique<Router>(*ledger, *access, *metrics);
+  explicit LiveServer(std::chrono::seconds read_timeout = std::chrono::seconds(1)) : ServerParts("admin") {
     FrontEndOptions options;
     options.port = 0;
     options.threads = 2;

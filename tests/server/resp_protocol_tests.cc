@@ -4,7 +4,7 @@
 
 #include "server/resp_protocol.h"
 #include "server/router.h"
-#include "tests/test_util.h"
+#include "tests/server/server_fixture.h"
 
 using namespace tokenledger;
 using namespace tokenledger::server;
@@ -12,19 +12,10 @@ using tokenledger::testing::TempDir;
 
 namespace {
 
-struct RespFixture {
-  TempDir dir;
-  std::unique_ptr<projections::Ledger> ledger;
-  std::unique_ptr<AccessControl> access;
-  std::unique_ptr<ServerMetrics> metrics;
+struct RespFixture : tokenledger::testing::ServerParts {
   std::string token, token_id;
 
-  explicit RespFixture(std::optional<std::string_view> validator = std::nullopt) {
-    auto opened = projections::Ledger::Open({dir.path(), 366, nullptr});
-    BOOST_REQUIRE(opened.ok());
-    ledger = std::move(opened).value();
-    access = std::make_unique<AccessControl>("admin", validator);
-    metrics = std::make_unique<ServerMetrics>(Router::RouteNames());
+  explicit RespFixture(std::optional<std::string_view> validator = std::nullopt) : ServerParts("admin", validator) {
     std::promise<core::Result<projections::CreatedToken>> done;
     ledger->Create({"acme/prod", "t", std::nullopt, "tester"}, [&](auto r) { done.set_value(std::move(r)); });
     auto created = done.get_future().get();

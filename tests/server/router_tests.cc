@@ -6,7 +6,7 @@
 #include "core/time_format.h"
 #include "server/router.h"
 #include "tests/alloc_counter.h"
-#include "tests/test_util.h"
+#include "tests/server/server_fixture.h"
 
 using namespace tokenledger;
 using namespace tokenledger::server;
@@ -18,21 +18,9 @@ namespace {
 constexpr char kAdmin[] = "tladm_test-admin-secret";
 
 // A router over a real ledger in a temp dir; requests are answered synchronously here.
-struct Fixture {
-  TempDir dir;
-  std::unique_ptr<projections::Ledger> ledger;
-  std::unique_ptr<AccessControl> access;
-  std::unique_ptr<ServerMetrics> metrics;
-  std::unique_ptr<Router> router;
-
-  explicit Fixture(std::optional<std::string_view> validator_token = std::nullopt) {
-    auto opened = projections::Ledger::Open({dir.path(), 366, nullptr});
-    BOOST_REQUIRE(opened.ok());
-    ledger = std::move(opened).value();
-    access = std::make_unique<AccessControl>(kAdmin, validator_token);
-    metrics = std::make_unique<ServerMetrics>(Router::RouteNames());
-    router = std::make_unique<Router>(*ledger, *access, *metrics);
-  }
+struct Fixture : tokenledger::testing::ServerParts {
+  explicit Fixture(std::optional<std::string_view> validator_token = std::nullopt)
+      : ServerParts(kAdmin, validator_token) {}
 
   HttpResponse Send(const HttpRequest& request) {
     std::promise<HttpResponse> done;

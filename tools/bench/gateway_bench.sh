@@ -95,7 +95,9 @@ $(nginx_head "$work/ref")
 http {
   access_log off;
   $(temp_paths "$work/ref")
-  server { listen 127.0.0.1:$ref_port; location / { return 200 "ok\n"; } }
+  # No body, like tokenledgerd's 200: nginx keeps an auth_request upstream connection alive
+  # only when the sub-request response has no body to skip.
+  server { listen 127.0.0.1:$ref_port; location / { return 200; } }
 }
 CONF
 cat > "$work/nginx/nginx.conf" <<CONF

@@ -111,6 +111,18 @@ bool WriteAll(int fd, const std::string& data) {
   return true;
 }
 
+// Appends what the socket holds to in; false (after saying so) once the server closed it.
+bool Receive(int fd, std::string& in) {
+  char buf[65536];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  if (n <= 0) {
+    std::fprintf(stderr, "connection closed by the server\n");
+    return false;
+  }
+  in.append(buf, static_cast<size_t>(n));
+  return true;
+}
+
 double Percentile(std::vector<double>& sorted, double p) {
   if (sorted.empty()) return 0;
   return sorted[static_cast<size_t>(p * static_cast<double>(sorted.size() - 1))];
@@ -152,19 +164,13 @@ int RunRespLoad(const RespLoadOptions& o) {
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   for (auto& c : conns) send_batch(c);
-  char buf[65536];
   while (Clock::now() < end) {
     for (size_t i = 0; i < conns.size(); ++i) fds[i] = {conns[i].fd, POLLIN, 0};
     if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
     for (size_t i = 0; i < conns.size(); ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       Conn& c = conns[i];
-      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n <= 0) {
-        std::fprintf(stderr, "connection closed by the server\n");
-        return 1;
-      }
-      c.in.append(buf, static_cast<size_t>(n));
+      if (!Receive(c.fd, c.in)) return 1;
       size_t at = 0;
       for (;;) {
         bool null = false;
@@ -210,7 +216,6 @@ int RunHttpRate(const HttpRateOptions& o) {
   auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
   auto next_send = start;
   std::vector<pollfd> fds(conns.size());
-  char buf[65536];
   std::string request;
   auto send_on = [&](Conn& c, Clock::time_point scheduled) {
     const std::string& token = o.tokens[random.Below(o.tokens.size())];
@@ -246,12 +251,7 @@ int RunHttpRate(const HttpRateOptions& o) {
     for (size_t i = 0; i < conns.size(); ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       Conn& c = conns[i];
-      ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-      if (n <= 0) {
-        std::fprintf(stderr, "connection closed by the server\n");
-        return 1;
-      }
-      c.in.append(buf, static_cast<size_t>(n));
+      if (!Receive(c.fd, c.in)) return 1;
       int status = 0;
       size_t len = HttpResponseLength(c.in, status);
       if (len == 0) continue;
