@@ -195,14 +195,45 @@ bool Router::PathMatches(const Route& route, boost::urls::segments_encoded_view 
   return true;
 }
 
+std::optional<size_t> Router::MatchValidationRoute(const HttpRequest& request) {
+  std::string_view target = request.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  // Exact literal paths only: anything unusual (escapes, dot segments) takes the full parse.
+  if (path == "/v1/auth" || (path.size() > 9 && path.substr(0, 9) == "/v1/auth/")) return 0;
+  if (request.method != "POST") return std::nullopt;
+  if (path == "/v1/validate") return 1;
+  if (path == "/v1/introspect") return 2;
+  return std::nullopt;
+}
+
 bool Router::Handle(const HttpRequest& request, HttpResponse& response, const DeferFn& defer) {
-  auto parsed = boost::urls::parse_origin_form(request.target);
-  if (!parsed) {
+  auto bad_target = [&] {
     response = ErrorResponse(400, "invalid_target", "request target is not a valid path");
     metrics_.CountRequest(ServerMetrics::kNoRoute, response.status);
     return true;
+  };
+  Params params;
+  // Most requests are validations: find their route without parsing the target, and parse it
+  // only for a query string.
+  if (std::optional<size_t> index = MatchValidationRoute(request)) {
+    if (request.target.find('?') != std::string::npos) {
+      auto parsed = boost::urls::parse_origin_form(request.target);
+      if (!parsed && *index == 0) {
+        // A gateway turns anything but 200, 401 and 403 into a 500: deny, as a bad request.
+        response.status = 401;
+        response.AddHeader("WWW-Authenticate", R"(Bearer error="invalid_request")");
+        response.body = R"({"error":{"code":"invalid_request","message":"the request target is not valid"}})";
+        metrics_.CountRequest(*index, response.status);
+        return true;
+      }
+      if (!parsed) return bad_target();
+      params.url = *parsed;
+    }
+    return Dispatch(*index, request, params, response, defer);
   }
-  Params params{{}, {}, *parsed};
+  auto parsed = boost::urls::parse_origin_form(request.target);
+  if (!parsed) return bad_target();
+  params.url = *parsed;
   auto segments = params.url.encoded_segments();
   const auto& routes = Routes();
 
@@ -216,7 +247,6 @@ bool Router::Handle(const HttpRequest& request, HttpResponse& response, const De
       path_known = true;
       continue;
     }
-    Reply reply(metrics_, index, response, defer);
     // Only the management routes have {ns} and {id}; decoding them is their only copy.
     auto it = segments.begin();
     for (std::string_view part : route.pattern) {
@@ -224,25 +254,7 @@ bool Router::Handle(const HttpRequest& request, HttpResponse& response, const De
       if (part == ":id") params.id = (*it).decode();
       ++it;
     }
-    if (route.admin && !access_.IsAdmin(AccessControl::BearerCredential(request.authorization))) {
-      reply.Set(ErrorResponse(401, "unauthorized", "a valid admin bearer token is required"));
-    } else if (route.admin && !core::ValidateNamespace(params.ns).ok()) {
-      reply.Set(ErrorResponse(400, "invalid_namespace", core::ValidateNamespace(params.ns).message()));
-    } else if (route.admin && request.has_actor && !core::ValidateActor(request.actor).ok()) {
-      reply.Set(ErrorResponse(400, "invalid_actor", core::ValidateActor(request.actor).message()));
-    } else {
-      try {
-        (this->*route.handler)(request, params, reply);
-      } catch (const std::exception& e) {
-        // Only allocation failure can get here; answer rather than drop the connection.
-        core::Log(core::LogLevel::kError, std::string("handler threw: ") + e.what());
-        if (reply.deferred()) return false;
-        reply.Set(ErrorResponse(500, "internal", "internal error; see the server log"));
-      }
-    }
-    if (reply.deferred()) return false;
-    metrics_.CountRequest(index, response.status);
-    return true;
+    return Dispatch(index, request, params, response, defer);
   }
   if (path_known) {
     std::string allowed;
@@ -258,6 +270,31 @@ bool Router::Handle(const HttpRequest& request, HttpResponse& response, const De
     response = ErrorResponse(404, "route_not_found", "no such endpoint");
   }
   metrics_.CountRequest(ServerMetrics::kNoRoute, response.status);
+  return true;
+}
+
+bool Router::Dispatch(size_t index, const HttpRequest& request, const Params& params, HttpResponse& response,
+                      const DeferFn& defer) {
+  const Route& route = Routes()[index];
+  Reply reply(metrics_, index, response, defer);
+  if (route.admin && !access_.IsAdmin(AccessControl::BearerCredential(request.authorization))) {
+    reply.Set(ErrorResponse(401, "unauthorized", "a valid admin bearer token is required"));
+  } else if (route.admin && !core::ValidateNamespace(params.ns).ok()) {
+    reply.Set(ErrorResponse(400, "invalid_namespace", core::ValidateNamespace(params.ns).message()));
+  } else if (route.admin && request.has_actor && !core::ValidateActor(request.actor).ok()) {
+    reply.Set(ErrorResponse(400, "invalid_actor", core::ValidateActor(request.actor).message()));
+  } else {
+    try {
+      (this->*route.handler)(request, params, reply);
+    } catch (const std::exception& e) {
+      // Only allocation failure can get here; answer rather than drop the connection.
+      core::Log(core::LogLevel::kError, std::string("handler threw: ") + e.what());
+      if (reply.deferred()) return false;
+      reply.Set(ErrorResponse(500, "internal", "internal error; see the server log"));
+    }
+  }
+  if (reply.deferred()) return false;
+  metrics_.CountRequest(index, response.status);
   return true;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,12 @@ class Router {
   void HandleGet(const HttpRequest&, const Params&, Reply&);
   void HandleDelete(const HttpRequest&, const Params&, Reply&);
   void HandleBatchRevoke(const HttpRequest&, const Params&, Reply&);
+
+  // The index of auth, validate or introspect when request targets one of them by its literal
+  // path (the table lists them first, in that order); else nothing.
+  static std::optional<size_t> MatchValidationRoute(const HttpRequest& request);
+  bool Dispatch(size_t index, const HttpRequest& request, const Params& params, HttpResponse& response,
+                const DeferFn& defer);
 
   // The validator credential of a validation request: X-Validator-Token, else the bearer one.
   bool MayValidate(const HttpRequest& request) const;

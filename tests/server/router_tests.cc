@@ -360,6 +360,26 @@ BOOST_AUTO_TEST_CASE(auth_answers_gateways_with_200_401_or_403_only) {
   BOOST_TEST(Auth(token).status == 401);
 }
 
+// Validation routes are found on the raw target (no parse); the table must list them first.
+BOOST_AUTO_TEST_CASE(validation_routes_lead_the_table_and_odd_targets_take_the_full_parse) {
+  auto names = Router::RouteNames();
+  BOOST_REQUIRE(names.size() > 3u);
+  BOOST_TEST(names[0] == "auth");
+  BOOST_TEST(names[1] == "validate");
+  BOOST_TEST(names[2] == "introspect");
+  json::object t = Create("acme");
+  // Escaped and dot-segment spellings are routed by the full parser, to the same answers.
+  BOOST_TEST(Auth(S(t, "token"), "/v1/%61uth").status == 200);
+  BOOST_TEST(Auth(S(t, "token"), "/v1/authx").status == 404);
+  // Even a malformed query gets a gateway-safe answer on /v1/auth: 401, never 400.
+  HttpResponse bad = Auth(S(t, "token"), "/v1/auth?namespace=acme&x=%zz");
+  BOOST_TEST(bad.status == 401);
+  BOOST_TEST(bad.Header("WWW-Authenticate").value_or("") == R"(Bearer error="invalid_request")");
+  BOOST_TEST(Call("POST", "/v1/validate?x=%zz", "{}", false).status == 400);
+  BOOST_TEST(Call("GET", "/v1/validate", "", false).status == 405);
+  BOOST_TEST(Call("POST", "/v1/validate?x=1", R"({"token":")" + S(t, "token") + R"("})", false).status == 200);
+}
+
 BOOST_AUTO_TEST_CASE(introspect_follows_rfc_7662) {
   json::object t = Create("acme");
   std::string token = S(t, "token");
