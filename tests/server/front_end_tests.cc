@@ -187,6 +187,21 @@ BOOST_AUTO_TEST_CASE(shutdown_closes_idle_connections_and_returns) {
   BOOST_TEST(eof);
 }
 
+BOOST_AUTO_TEST_CASE(head_gets_headers_only_and_the_connection_stays_usable) {
+  LiveServer server;
+  RawConnection c(server.port);
+  BOOST_REQUIRE(c.connected());
+  c.Send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string got = c.ReadUntil("\"ok\"}", std::chrono::seconds(3));
+  // Two responses; the first announces the GET's length but carries no body.
+  size_t second = got.find("HTTP/1.1 200", 1);
+  BOOST_REQUIRE(second != std::string::npos);
+  std::string head = got.substr(0, second);
+  BOOST_TEST(head.find("Content-Length: 15\r\n") != std::string::npos, head);
+  BOOST_TEST(head.size() == head.find("\r\n\r\n") + 4, head);
+  BOOST_TEST(got.substr(second).find(R"({"status":"ok"})") != std::string::npos);
+}
+
 #ifdef TL_COUNT_ALLOCATIONS
 // The whole server path of a validation (read, parse, route, look up, answer, write) allocates
 // nothing on a warm keep-alive connection: counted on every thread of the process.
