@@ -2,14 +2,17 @@
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/url.hpp>
 #include <optional>
 
 namespace tokenledger::tools {
 namespace net = boost::asio;
+namespace ssl = net::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
@@ -26,30 +29,57 @@ std::string EncodePathSegment(std::string_view segment) {
 
 class HttpClient::Impl {
  public:
-  Impl(std::string host, std::string port, std::chrono::milliseconds timeout)
-      : host_(std::move(host)), port_(std::move(port)), timeout_(timeout) {}
+  Impl(std::string host, std::string port, std::chrono::milliseconds timeout, std::unique_ptr<ssl::context> tls)
+      : host_(std::move(host)), port_(std::move(port)), timeout_(timeout), tls_context_(std::move(tls)) {}
 
   core::Status Connect() {
-    stream_.emplace(ioc_);
+    plain_.reset();
+    tls_.reset();
     beast::error_code ec;
     tcp::resolver resolver(ioc_);
     auto endpoints = resolver.resolve(host_, port_, ec);
     if (ec) return core::Status::Unavailable("cannot resolve " + host_ + ": " + ec.message());
-    stream_->expires_after(timeout_);
-    stream_->connect(endpoints, ec);
+    beast::tcp_stream& tcp = tls_context_ ? beast::get_lowest_layer(tls_.emplace(ioc_, *tls_context_)) : plain_.emplace(ioc_);
+    tcp.expires_after(timeout_);
+    tcp.connect(endpoints, ec);
     if (ec) return core::Status::Unavailable("cannot connect to " + host_ + ":" + port_ + ": " + ec.message());
-    stream_->socket().set_option(tcp::no_delay(true), ec);
+    tcp.socket().set_option(tcp::no_delay(true), ec);
+    if (tls_) {
+      // SNI, and the certificate must name this host (DNS name or IP address).
+      if (!SSL_set_tlsext_host_name(tls_->native_handle(), host_.c_str()))
+        return core::Status::Unavailable("cannot set the TLS server name " + host_);
+      tls_->set_verify_callback(ssl::host_name_verification(host_));
+      tls_->handshake(ssl::stream_base::client, ec);
+      if (ec) {
+        tls_.reset();
+        return core::Status::Unavailable("TLS handshake with " + host_ + ":" + port_ + " failed: " + ec.message() +
+                                         " (a private CA? pass its certificate with --cacert)");
+      }
+    }
     return core::Status::Ok();
+  }
+
+  bool connected() const { return plain_.has_value() || tls_.has_value(); }
+  void Disconnect() {
+    plain_.reset();
+    tls_.reset();
+  }
+  beast::tcp_stream& Lowest() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  // Runs f on whichever stream is connected.
+  template <class F>
+  auto OnStream(F&& f) {
+    if (tls_) return f(*tls_);
+    return f(*plain_);
   }
 
   core::Result<ClientResponse> Read() {
     beast::error_code ec;
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
-    stream_->expires_after(timeout_);
-    http::read(*stream_, buffer_, parser, ec);
+    Lowest().expires_after(timeout_);
+    OnStream([&](auto& stream) { http::read(stream, buffer_, parser, ec); });
     if (ec) {
-      stream_.reset();
+      Disconnect();
       return core::Status::Unavailable("reading the response: " + ec.message());
     }
     ClientResponse out;
@@ -57,22 +87,22 @@ class HttpClient::Impl {
     out.status = static_cast<int>(res.result_int());
     out.body = std::move(res.body());
     for (const auto& field : res) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    if (!res.keep_alive()) stream_.reset();
+    if (!res.keep_alive()) Disconnect();
     return out;
   }
 
   core::Result<ClientResponse> Exchange(const http::request<http::string_body>& req) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      bool fresh = !stream_;
+      bool fresh = !connected();
       if (fresh) {
         core::Status s = Connect();
         if (!s.ok()) return s;
       }
       beast::error_code ec;
-      stream_->expires_after(timeout_);
-      http::write(*stream_, req, ec);
+      Lowest().expires_after(timeout_);
+      OnStream([&](auto& stream) { http::write(stream, req, ec); });
       if (ec) {
-        stream_.reset();
+        Disconnect();
         if (fresh) return core::Status::Unavailable("sending the request: " + ec.message());
         continue;  // the server closed an idle kept-alive connection; retry once on a new one
       }
@@ -83,12 +113,11 @@ class HttpClient::Impl {
   }
 
   core::Result<ClientResponse> Raw(std::string_view bytes) {
-    stream_.reset();
     core::Status s = Connect();
     if (!s.ok()) return s;
     beast::error_code ec;
-    stream_->expires_after(timeout_);
-    net::write(stream_->socket(), net::buffer(bytes.data(), bytes.size()), ec);
+    Lowest().expires_after(timeout_);
+    OnStream([&](auto& stream) { net::write(stream, net::buffer(bytes.data(), bytes.size()), ec); });
     if (ec) return core::Status::Unavailable("sending: " + ec.message());
     return Read();
   }
@@ -96,7 +125,9 @@ class HttpClient::Impl {
   std::string host_, port_;
   std::chrono::milliseconds timeout_;
   net::io_context ioc_;
-  std::optional<beast::tcp_stream> stream_;
+  std::unique_ptr<ssl::context> tls_context_;  // set for https
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   beast::flat_buffer buffer_;
 };
 
@@ -104,12 +135,27 @@ HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpClient::~HttpClient() = default;
 
 core::Result<std::unique_ptr<HttpClient>> HttpClient::Create(std::string_view base_url,
-                                                             std::chrono::milliseconds timeout) {
+                                                             std::chrono::milliseconds timeout,
+                                                             const std::string& ca_file) {
   auto url = boost::urls::parse_absolute_uri(base_url);
-  if (!url || url->scheme() != "http" || url->host().empty())
-    return core::Status::InvalidArgument("server URL must look like http://127.0.0.1:8080");
-  std::string port = url->has_port() ? std::string(url->port()) : "80";
-  return std::unique_ptr<HttpClient>(new HttpClient(std::make_unique<Impl>(std::string(url->host()), port, timeout)));
+  if (!url || (url->scheme() != "http" && url->scheme() != "https") || url->host().empty())
+    return core::Status::InvalidArgument("server URL must look like http://127.0.0.1:8080 or https://host:8443");
+  bool https = url->scheme() == "https";
+  std::unique_ptr<ssl::context> tls;
+  if (https) {
+    tls = std::make_unique<ssl::context>(ssl::context::tls_client);
+    tls->set_verify_mode(ssl::verify_peer);
+    beast::error_code ec;
+    tls->set_default_verify_paths(ec);  // the system's CAs (ca-certificates)
+    if (!ca_file.empty()) {
+      tls->load_verify_file(ca_file, ec);
+      if (ec) return core::Status::InvalidArgument("cannot load CA certificate " + ca_file + ": " + ec.message());
+    }
+  }
+  std::string port = url->has_port() ? std::string(url->port()) : (https ? "443" : "80");
+  // The host as written, without the brackets of an IPv6 literal.
+  std::string host(url->host_address().empty() ? url->host() : url->host_address());
+  return std::unique_ptr<HttpClient>(new HttpClient(std::make_unique<Impl>(host, port, timeout, std::move(tls))));
 }
 
 core::Result<ClientResponse> HttpClient::Request(std::string_view method, std::string_view target, std::string_view body,
@@ -130,7 +176,7 @@ core::Result<ClientResponse> HttpClient::Request(std::string_view method, std::s
 core::Result<ClientResponse> HttpClient::RawExchange(std::string_view bytes) { return impl_->Raw(bytes); }
 
 core::Result<ClientResponse> HttpClient::ReadNext() {
-  if (!impl_->stream_) return core::Status::Unavailable("connection closed by the server");
+  if (!impl_->connected()) return core::Status::Unavailable("connection closed by the server");
   return impl_->Read();
 }
 

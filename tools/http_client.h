@@ -1,5 +1,5 @@
-// A small synchronous HTTP/1.1 client over one keep-alive connection, for tokenctl, the
-// integration tests and the benchmarks. Not thread-safe: one client per thread.
+// A small synchronous HTTP/1.1 (or HTTPS) client over one keep-alive connection, for tokenctl,
+// the integration tests and the benchmarks. Not thread-safe: one client per thread.
 #pragma once
 
 #include <chrono>
@@ -23,9 +23,12 @@ struct ClientResponse {
 
 class HttpClient {
  public:
-  // base_url: "http://HOST:PORT". InvalidArgument for another scheme or a malformed URL.
+  // base_url: "http://HOST:PORT" or "https://HOST:PORT". For https the server's certificate
+  // must chain to the system's CAs or to ca_file (PEM), and name HOST. InvalidArgument for
+  // another scheme, a malformed URL or an unreadable ca_file.
   static core::Result<std::unique_ptr<HttpClient>> Create(std::string_view base_url,
-                                                          std::chrono::milliseconds timeout = std::chrono::seconds(10));
+                                                          std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                                                          const std::string& ca_file = "");
   ~HttpClient();
 
   // Sends one request on the kept-alive connection (connecting, or reconnecting once if the

@@ -42,7 +42,7 @@ constexpr char kMainUsage[] =
     "Global options";
 
 struct Globals {
-  std::string server, admin_token_file, actor, data_dir;
+  std::string server, admin_token_file, actor, data_dir, ca_file;
   bool json_output = false;
 };
 
@@ -76,7 +76,7 @@ class Online {
 
   // Connects and reads the admin token; returns an exit code on failure.
   std::optional<int> Init(bool need_admin) {
-    auto client = tools::HttpClient::Create(globals_.server);
+    auto client = tools::HttpClient::Create(globals_.server, std::chrono::seconds(10), globals_.ca_file);
     if (!client.ok()) return Fail(client.status().message());
     client_ = std::move(client).value();
     if (!need_admin) return std::nullopt;
@@ -303,7 +303,8 @@ int main(int argc, char** argv) {
   std::string command;
   po::options_description global(kMainUsage);
   global.add_options()("help,h", "show this help")(
-      "server", po::value(&g.server)->default_value("http://127.0.0.1:8080"), "tokenledgerd URL (online commands)")(
+      "server", po::value(&g.server)->default_value("http://127.0.0.1:8080"), "tokenledgerd URL, http:// or https:// (online commands)")(
+      "cacert", po::value(&g.ca_file), "PEM CA certificate to trust for an https:// server (besides the system's)")(
       "admin-token-file", po::value(&g.admin_token_file)->default_value("./data/admin.token"),
       "file holding the admin token (or set TOKENLEDGER_ADMIN_TOKEN)")(
       "actor", po::value(&g.actor), "who is acting; recorded in the events (X-Actor)")(

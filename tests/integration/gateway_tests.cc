@@ -197,6 +197,16 @@ BOOST_AUTO_TEST_CASE(https_with_a_self_signed_certificate) {
   BOOST_TEST(json::parse(out).at("active").as_bool());
   std::tie(rc, out) = Run(base + "/v1/auth -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer " + token + "'");
   BOOST_TEST(out == "200");
+  // tokenctl speaks https too, trusting the test's certificate.
+  std::string ctl = kBin + "/tokenctl --server " + s.url + " --admin-token-file " + s.data + "/admin.token ";
+  std::tie(rc, out) = Run(ctl + "--cacert " + cert + " list acme");
+  BOOST_TEST(rc == 0, out);
+  BOOST_TEST(out.find("tls") != std::string::npos, out);
+  std::tie(rc, out) = Run(ctl + "--cacert " + cert + " validate " + token);
+  BOOST_TEST(rc == 0, out);
+  std::tie(rc, out) = Run(ctl + "list acme");  // the system CAs do not know the test's certificate
+  BOOST_TEST(rc == 2, out);
+  BOOST_TEST(out.find("TLS handshake") != std::string::npos, out);
   // Without the certificate curl refuses the server; plain HTTP on the TLS port gets nowhere.
   std::tie(rc, out) = Run("curl -sS " + s.url + "/healthz");
   BOOST_TEST(rc != 0);
