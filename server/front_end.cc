@@ -256,13 +256,52 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
     parser_.emplace(request_, state_.options.body_limit, state_.options.header_limit);
     // One deadline for the whole request, headers and body.
     SetDeadline(state_.options.read_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&HttpSession::OnReadHeader, this->shared_from_this()));
+    ParseOrRead(Stage::kHeader);
   }
 
-  void OnReadHeader(beast::error_code ec, std::size_t) {
-    if (ec) return OnRead(ec, 0);
-    if (!parser_->expects_continue() || parser_->is_done()) return ReadBody();
+  enum class Stage { kHeader, kMessage };
+
+  // Feeds the buffered bytes to the parser and reads more until the stage is reached, then
+  // continues with OnReadHeader or OnRead. Beast's async_read does the same through two layers
+  // of composed operations and posts a completion even when everything was buffered; this is
+  // one async_read_some per read and a direct call otherwise.
+  void ParseOrRead(Stage stage) {
+    beast::error_code ec;
+    for (;;) {
+      // Checked first: bytes after a finished message belong to the next (pipelined) request.
+      if (Reached(stage)) return Continue(stage);
+      if (buffer_.size() == 0) break;
+      size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) break;
+      if (ec) return OnRead(ec, 0);
+      if (used == 0) break;
+    }
+    size_t room = std::min<size_t>(65536, buffer_.max_size() - buffer_.size());
+    if (room == 0) return OnRead(http::error::header_limit, 0);
+    stream_.async_read_some(buffer_.prepare(room), [self = this->shared_from_this(), stage](beast::error_code e,
+                                                                                           std::size_t n) {
+      self->buffer_.commit(n);
+      if (e == net::error::eof) {
+        // As Beast's read: EOF ends a message that needs it, else the request was cut short.
+        if (!self->parser_->got_some()) return self->OnRead(http::error::end_of_stream, 0);
+        beast::error_code eof;
+        self->parser_->put_eof(eof);
+        if (eof) return self->OnRead(eof, 0);
+        return self->Continue(stage);
+      }
+      if (e) return self->OnRead(e, 0);
+      self->ParseOrRead(stage);
+    });
+  }
+
+  bool Reached(Stage stage) const {
+    return stage == Stage::kHeader ? parser_->is_header_done() : parser_->is_done();
+  }
+  void Continue(Stage stage) { stage == Stage::kHeader ? OnReadHeader() : OnRead({}, 0); }
+
+  void OnReadHeader() {
+    if (!parser_->expects_continue() || parser_->is_done()) return ParseOrRead(Stage::kMessage);
     // curl and others wait (1 s) for this before sending a body over 1 KiB.
     auto content_length = parser_->content_length();
     if (content_length && *content_length > state_.options.body_limit) return OnRead(http::error::body_limit, 0);
@@ -270,12 +309,8 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
     net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
                      [self = this->shared_from_this()](beast::error_code e, std::size_t) {
                        if (e) return self->DoClose();
-                       self->ReadBody();
+                       self->ParseOrRead(Stage::kMessage);
                      });
-  }
-
-  void ReadBody() {
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnRead, this->shared_from_this()));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
