@@ -139,14 +139,18 @@ std::vector<std::string> ReadLines(const std::string& path) {
 }
 
 int RunRespLoad(const RespLoadOptions& o) {
-  if (o.keys.empty()) return 1;
+  const LoadTarget& t = o.target;
+  if (o.keys.empty()) {
+    std::fprintf(stderr, "resp-load: no keys or tokens to send (see --keys-file, --tokens-file)\n");
+    return 2;
+  }
   struct Conn {
     int fd;
     std::string in;
     int pending = 0;
   };
   std::vector<Conn> conns;
-  for (int i = 0; i < o.connections; ++i) conns.push_back({Connect(o.host, o.port), {}, 0});
+  for (int i = 0; i < t.connections; ++i) conns.push_back({Connect(t.host, t.port), {}, 0});
   Random random;
   std::string batch;
   auto send_batch = [&](Conn& c) {
@@ -162,7 +166,7 @@ int RunRespLoad(const RespLoadOptions& o) {
   std::vector<pollfd> fds(conns.size());
   long done = 0, hits = 0;
   auto start = Clock::now();
-  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
+  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t.seconds));
   for (auto& c : conns) send_batch(c);
   while (Clock::now() < end) {
     for (size_t i = 0; i < conns.size(); ++i) fds[i] = {conns[i].fd, POLLIN, 0};
@@ -190,14 +194,18 @@ int RunRespLoad(const RespLoadOptions& o) {
     }
   }
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  std::printf("%s_per_second %.0f req/s\n", o.label.c_str(), done / elapsed);
-  std::printf("%s_hits %.1f %%\n", o.label.c_str(), done > 0 ? 100.0 * hits / done : 0.0);
+  std::printf("%s_per_second %.0f req/s\n", t.label.c_str(), done / elapsed);
+  std::printf("%s_hits %.1f %%\n", t.label.c_str(), done > 0 ? 100.0 * hits / done : 0.0);
   for (auto& c : conns) ::close(c.fd);
   return done > 0 ? 0 : 1;
 }
 
 int RunHttpRate(const HttpRateOptions& o) {
-  if (o.tokens.empty()) return 1;
+  const LoadTarget& t = o.target;
+  if (o.tokens.empty()) {
+    std::fprintf(stderr, "http-rate: no tokens to send (see --tokens-file)\n");
+    return 2;
+  }
   struct Conn {
     int fd;
     std::string in;
@@ -205,15 +213,15 @@ int RunHttpRate(const HttpRateOptions& o) {
     Clock::time_point scheduled;
   };
   std::vector<Conn> conns;
-  for (int i = 0; i < o.connections; ++i) conns.push_back({Connect(o.host, o.port), {}, false, {}});
+  for (int i = 0; i < t.connections; ++i) conns.push_back({Connect(t.host, t.port), {}, false, {}});
   Random random;
   std::deque<Clock::time_point> backlog;  // due but not yet sent: all connections were busy
   std::vector<double> latencies_us;
-  latencies_us.reserve(static_cast<size_t>(o.rate * o.seconds) + 16);
+  latencies_us.reserve(static_cast<size_t>(o.rate * t.seconds) + 16);
   long sent = 0, ok = 0, other = 0;
   auto interval = std::chrono::duration<double>(1.0 / o.rate);
   auto start = Clock::now();
-  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds));
+  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t.seconds));
   auto next_send = start;
   std::vector<pollfd> fds(conns.size());
   std::string request;
@@ -263,12 +271,12 @@ int RunHttpRate(const HttpRateOptions& o) {
   }
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::sort(latencies_us.begin(), latencies_us.end());
-  std::printf("%s_target_rate %.0f req/s\n", o.label.c_str(), o.rate);
-  std::printf("%s_achieved_rate %.0f req/s\n", o.label.c_str(), static_cast<double>(latencies_us.size()) / elapsed);
-  std::printf("%s_latency_p50 %.0f us\n", o.label.c_str(), Percentile(latencies_us, 0.5));
-  std::printf("%s_latency_p99 %.0f us\n", o.label.c_str(), Percentile(latencies_us, 0.99));
-  std::printf("%s_latency_p999 %.0f us\n", o.label.c_str(), Percentile(latencies_us, 0.999));
-  if (other > 0) std::printf("%s_non_200 %ld responses\n", o.label.c_str(), other);
+  std::printf("%s_target_rate %.0f req/s\n", t.label.c_str(), o.rate);
+  std::printf("%s_achieved_rate %.0f req/s\n", t.label.c_str(), static_cast<double>(latencies_us.size()) / elapsed);
+  std::printf("%s_latency_p50 %.0f us\n", t.label.c_str(), Percentile(latencies_us, 0.5));
+  std::printf("%s_latency_p99 %.0f us\n", t.label.c_str(), Percentile(latencies_us, 0.99));
+  std::printf("%s_latency_p999 %.0f us\n", t.label.c_str(), Percentile(latencies_us, 0.999));
+  if (other > 0) std::printf("%s_non_200 %ld responses\n", t.label.c_str(), other);
   for (auto& c : conns) ::close(c.fd);
   return ok > 0 ? 0 : 1;
 }

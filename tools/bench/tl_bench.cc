@@ -315,30 +315,13 @@ int main(int argc, char** argv) {
   if (mode == "restart-full-replay") return Restart(bin, dir, true);
   if (mode == "bulk-load") return BulkLoad(dir, count, namespaces, tokens_file);
   if (mode == "redis-keys") return RedisKeys(count, key_prefix, keys_file, resp_file);
+  bench::LoadTarget target{host, port, clients, seconds, label};
   if (mode == "resp-load") {
-    bench::RespLoadOptions o;
-    o.host = host;
-    o.port = port;
-    o.connections = clients;
-    o.pipeline = pipeline;
-    o.seconds = seconds;
-    o.command = command;
-    o.keys = bench::ReadLines(command == "GET" ? keys_file : tokens_file);
-    o.label = label;
+    bench::RespLoadOptions o{target, pipeline, command,
+                             bench::ReadLines(command == "GET" ? keys_file : tokens_file)};
     return bench::RunRespLoad(o);
   }
-  if (mode == "http-rate") {
-    bench::HttpRateOptions o;
-    o.host = host;
-    o.port = port;
-    o.connections = clients;
-    o.rate = rate;
-    o.seconds = seconds;
-    o.path = path;
-    o.tokens = bench::ReadLines(tokens_file);
-    o.label = label;
-    return bench::RunHttpRate(o);
-  }
+  if (mode == "http-rate") return bench::RunHttpRate({target, rate, path, bench::ReadLines(tokens_file)});
   std::cerr << "unknown mode " << mode << "\n";
   return 2;
 }
