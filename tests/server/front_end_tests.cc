@@ -329,6 +329,22 @@ BOOST_AUTO_TEST_CASE(resp_port_closes_on_garbage_oversize_and_half_frames) {
   BOOST_TEST(RespExchange(c, "PING\r\n", "\r\n") == "+PONG\r\n");
 }
 
+BOOST_AUTO_TEST_CASE(an_idle_resp_connection_is_closed_after_the_read_timeout) {
+  LiveServer server;
+  RawConnection c(server.resp_port);
+  BOOST_REQUIRE(c.connected());
+  BOOST_TEST(RespExchange(c, "PING\r\n", "\r\n") == "+PONG\r\n");
+  auto start = std::chrono::steady_clock::now();
+  bool eof = false;
+  c.ReadUntil("", std::chrono::seconds(5), &eof);  // then silence
+  BOOST_TEST(eof);
+  BOOST_TEST((std::chrono::steady_clock::now() - start < std::chrono::seconds(4)));
+  // The session is gone once its last handler has run (just after the close).
+  for (int i = 0; i < 100 && server.metrics->open_connections(Protocol::kResp) != 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  BOOST_TEST(server.metrics->open_connections(Protocol::kResp) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(metrics_count_open_connections) {
   LiveServer server;
   RawConnection a(server.port), b(server.resp_port);
