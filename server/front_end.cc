@@ -204,7 +204,6 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
 
   void Start() {
     state_.Register(this, this->weak_from_this());
-    auto self = this->shared_from_this();
     // Built once per connection: handing out a deferred responder costs nothing per read.
     defer_ = [this] {
       auto self = this->shared_from_this();
@@ -216,7 +215,7 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
         });
       });
     };
-    net::dispatch(stream_.get_executor(), [self] {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if constexpr (kIsTls<Stream>) {
         self->SetDeadline(self->state_.options.write_timeout);
         self->stream_.async_handshake(ssl::stream_base::server, [self](beast::error_code ec) {
@@ -242,7 +241,6 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
       if (self->Late(now_ms)) self->CloseSocket();
     });
   }
-
 
  private:
   static Stream MakeStream(Socket&& socket, ssl::context* tls) {
