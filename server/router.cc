@@ -1,9 +1,9 @@
 #include "server/router.h"
 
 #include <array>
-#include <boost/url/decode_view.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
+#include <boost/url/rfc/pchars.hpp>
 #include <charconv>
 #include <chrono>
 #include <optional>
@@ -88,6 +88,16 @@ core::Status RejectUnknownFields(const json::object& o, std::initializer_list<st
 
 HttpResponse InvalidJson(const core::Status& s) { return ErrorResponse(400, "invalid_json", s.message()); }
 
+// A denial for a gateway (see HandleAuth): status, challenge and the usual error JSON, appended
+// to the connection's reused response without allocating (codes and messages are constants
+// that need no JSON escaping).
+void WriteGatewayDenial(HttpResponse& r, int status, std::string_view challenge, std::string_view code,
+                        std::string_view message) {
+  r.status = status;
+  r.AddHeader("WWW-Authenticate", challenge);
+  r.body.append(R"({"error":{"code":")").append(code).append(R"(","message":")").append(message).append("\"}}");
+}
+
 std::optional<std::uint64_t> ParseUint(std::string_view text) {
   std::uint64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -111,7 +121,45 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
 struct Router::Params {
   std::string ns;
   std::string id;
-  boost::urls::url_view url;
+  boost::urls::params_encoded_view query;  // empty without a query string
+};
+
+// A request path split into its decoded segments, without allocating unless a segment is
+// percent-encoded. Only the first kKept segments are kept (enough for every route pattern);
+// count counts them all.
+struct Router::Path {
+  static constexpr size_t kKept = 8;
+  std::array<std::string_view, kKept> segments;
+  std::array<std::string, kKept> decoded;  // backing for the escaped ones
+  size_t count = 0;
+  size_t first_bad = std::string_view::npos;  // the first segment that is not valid RFC 3986
+
+  // Splits an origin-form path ("/a/b"); false when it does not start with '/'.
+  bool Split(std::string_view path) {
+    if (path.empty() || path[0] != '/') return false;
+    if (path.size() == 1) return true;  // "/": no segments
+    for (std::string_view rest = path.substr(1);;) {
+      size_t slash = rest.find('/');
+      Add(rest.substr(0, slash));
+      if (slash == std::string_view::npos) return true;
+      rest.remove_prefix(slash + 1);
+    }
+  }
+
+ private:
+  void Add(std::string_view segment) {
+    bool valid = boost::urls::grammar::find_if_not(segment.data(), segment.data() + segment.size(),
+                                                   boost::urls::pchars + '%') == segment.data() + segment.size();
+    auto escaped = valid ? boost::urls::make_pct_string_view(segment) : boost::urls::make_pct_string_view("");
+    if (!valid || !escaped) {
+      if (first_bad == std::string_view::npos) first_bad = count;
+    } else if (count < kKept && segment.find('%') != std::string_view::npos) {
+      decoded[count] = escaped->decode();
+      segment = decoded[count];
+    }
+    if (count < kKept) segments[count] = segment;
+    ++count;
+  }
 };
 
 struct Router::Route {
@@ -120,7 +168,8 @@ struct Router::Route {
   std::vector<std::string_view> pattern;  // literal segments, or ":ns" / ":id"
   Handler handler;
   bool admin;
-  bool prefix = false;  // also matches any path below the pattern
+  bool prefix = false;   // also matches any path below the pattern (not examined)
+  bool gateway = false;  // answers only 200, 401 or 403: bad input is a 401 (see HandleAuth)
 };
 
 // Collects one request's answer: filled in place now, or taken over by a Responder for later.
@@ -153,7 +202,7 @@ const std::vector<Router::Route>& Router::Routes() {
       // The validation routes first: they are most of the traffic and matching stops early.
       // Gateways send their sub-request with the client's method, and Envoy appends the
       // client's path to its path_prefix: any method, any path below /v1/auth.
-      {"auth", "*", {"v1", "auth"}, &Router::HandleAuth, false, true},
+      {"auth", "*", {"v1", "auth"}, &Router::HandleAuth, false, true, true},
       {"validate", "POST", {"v1", "validate"}, &Router::HandleValidate, false},
       {"introspect", "POST", {"v1", "introspect"}, &Router::HandleIntrospect, false},
       {"healthz", "GET", {"healthz"}, &Router::HandleHealthz, false},
@@ -183,83 +232,63 @@ bool Router::MayValidate(const HttpRequest& request) const {
   return access_.MayValidate(AccessControl::BearerCredential(request.authorization));
 }
 
-bool Router::PathMatches(const Route& route, boost::urls::segments_encoded_view segments) {
-  if (route.prefix ? segments.size() < route.pattern.size() : segments.size() != route.pattern.size())
-    return false;
-  auto it = segments.begin();
-  for (std::string_view part : route.pattern) {
-    // Literals compare against the decoded segment without building a string.
-    if (part[0] != ':' && (**it).compare(part) != 0) return false;
-    ++it;
+bool Router::PathMatches(const Route& route, const Path& path) {
+  if (route.prefix ? path.count < route.pattern.size() : path.count != route.pattern.size()) return false;
+  for (size_t i = 0; i < route.pattern.size(); ++i)
+    if (route.pattern[i][0] != ':' && path.segments[i] != route.pattern[i]) return false;
+  return true;
+}
+
+bool Router::BadTarget(std::optional<size_t> gateway_route, HttpResponse& response) {
+  if (gateway_route) {
+    WriteGatewayDenial(response, 401, R"(Bearer error="invalid_request")", "invalid_request",
+                       "the request target is not valid");
+    metrics_.CountRequest(*gateway_route, response.status);
+  } else {
+    response = ErrorResponse(400, "invalid_target", "request target is not a valid path");
+    metrics_.CountRequest(ServerMetrics::kNoRoute, response.status);
   }
   return true;
 }
 
-std::optional<size_t> Router::MatchValidationRoute(const HttpRequest& request) {
-  std::string_view target = request.target;
-  std::string_view path = target.substr(0, target.find('?'));
-  // Exact literal paths only: anything unusual (escapes, dot segments) takes the full parse.
-  if (path == "/v1/auth" || (path.size() > 9 && path.substr(0, 9) == "/v1/auth/")) return 0;
-  if (request.method != "POST") return std::nullopt;
-  if (path == "/v1/validate") return 1;
-  if (path == "/v1/introspect") return 2;
-  return std::nullopt;
-}
-
 bool Router::Handle(const HttpRequest& request, HttpResponse& response, const DeferFn& defer) {
-  auto bad_target = [&] {
-    response = ErrorResponse(400, "invalid_target", "request target is not a valid path");
-    metrics_.CountRequest(ServerMetrics::kNoRoute, response.status);
-    return true;
-  };
-  Params params;
-  // Most requests are validations: find their route without parsing the target, and parse it
-  // only for a query string.
-  if (std::optional<size_t> index = MatchValidationRoute(request)) {
-    if (request.target.find('?') != std::string::npos) {
-      auto parsed = boost::urls::parse_origin_form(request.target);
-      if (!parsed && *index == 0) {
-        // A gateway turns anything but 200, 401 and 403 into a 500: deny, as a bad request.
-        response.status = 401;
-        response.AddHeader("WWW-Authenticate", R"(Bearer error="invalid_request")");
-        response.body = R"({"error":{"code":"invalid_request","message":"the request target is not valid"}})";
-        metrics_.CountRequest(*index, response.status);
-        return true;
-      }
-      if (!parsed) return bad_target();
-      params.url = *parsed;
-    }
-    return Dispatch(*index, request, params, response, defer);
-  }
-  auto parsed = boost::urls::parse_origin_form(request.target);
-  if (!parsed) return bad_target();
-  params.url = *parsed;
-  auto segments = params.url.encoded_segments();
+  std::string_view target = request.target;
+  size_t question = target.find('?');
+  Path path;
+  bool split = path.Split(target.substr(0, question));
   const auto& routes = Routes();
-
   bool path_known = false;
-  for (size_t index = 0; index < routes.size(); ++index) {
+  for (size_t index = 0; split && index < routes.size(); ++index) {
     const Route& route = routes[index];
-    if (!PathMatches(route, segments)) continue;
+    if (!PathMatches(route, path)) continue;
     bool method_matches = route.method == "*" || route.method == request.method ||
                           (route.method == "GET" && request.method == "HEAD");
     if (!method_matches) {
       path_known = true;
       continue;
     }
-    // Only the management routes have {ns} and {id}; decoding them is their only copy.
-    auto it = segments.begin();
-    for (std::string_view part : route.pattern) {
-      if (part == ":ns") params.ns = (*it).decode();
-      if (part == ":id") params.id = (*it).decode();
-      ++it;
+    // What the route reads must be valid: its segments (a prefix route ignores the rest) and
+    // the query string.
+    Params params;
+    bool valid = path.first_bad == std::string_view::npos || (route.prefix && path.first_bad >= route.pattern.size());
+    if (valid && question != std::string_view::npos) {
+      auto query = boost::urls::parse_query(target.substr(question + 1));
+      valid = query.has_value();
+      if (valid) params.query = *query;
+    }
+    if (!valid) return BadTarget(route.gateway ? std::optional<size_t>(index) : std::nullopt, response);
+    // Only the management routes have {ns} and {id}; these are their only copies.
+    for (size_t i = 0; i < route.pattern.size(); ++i) {
+      if (route.pattern[i] == ":ns") params.ns = path.segments[i];
+      if (route.pattern[i] == ":id") params.id = path.segments[i];
     }
     return Dispatch(index, request, params, response, defer);
   }
+  if (!split || path.first_bad != std::string_view::npos) return BadTarget(std::nullopt, response);
   if (path_known) {
     std::string allowed;
     for (const Route& route : routes) {
-      if (!PathMatches(route, segments)) continue;
+      if (!PathMatches(route, path)) continue;
       if (!allowed.empty()) allowed += ", ";
       allowed += route.method;
       if (route.method == "GET") allowed += ", HEAD";
@@ -440,12 +469,9 @@ void Router::HandleIntrospect(const HttpRequest& request, const Params&, Reply& 
 void Router::HandleAuth(const HttpRequest& request, const Params& params, Reply& reply) {
   auto start = std::chrono::steady_clock::now();
   HttpResponse& r = reply.response();
-  if (access_.validator_required() && !access_.MayValidate(request.validator_token)) {
-    r.status = 401;
-    r.AddHeader("WWW-Authenticate", R"(Bearer realm="tokenledger validator")");
-    r.body.append(R"({"error":{"code":"unauthorized","message":"a valid X-Validator-Token is required"}})");
-    return;
-  }
+  if (access_.validator_required() && !access_.MayValidate(request.validator_token))
+    return WriteGatewayDenial(r, 401, R"(Bearer realm="tokenledger validator")", "unauthorized",
+                              "a valid X-Validator-Token is required");
   projections::ActiveToken t;
   projections::Validity validity =
       ledger_.Validate(AccessControl::BearerCredential(request.authorization), std::nullopt, &t);
@@ -454,7 +480,7 @@ void Router::HandleAuth(const HttpRequest& request, const Params& params, Reply&
     // can add requirements through the query Envoy forwards, never remove the gateway's).
     if (request.has_required_namespace && request.required_namespace != t.namespace_id)
       validity = projections::Validity::kWrongNamespace;
-    for (auto param : params.url.encoded_params())
+    for (auto param : params.query)
       if (*param.key == std::string_view("namespace") && *param.value != t.namespace_id)
         validity = projections::Validity::kWrongNamespace;
   }
@@ -468,15 +494,12 @@ void Router::HandleAuth(const HttpRequest& request, const Params& params, Reply&
       break;
     }
     case projections::Validity::kWrongNamespace:
-      r.status = 403;
-      r.AddHeader("WWW-Authenticate", R"(Bearer error="insufficient_scope")");
-      r.body.append(R"({"error":{"code":"wrong_namespace","message":"the token is not valid for the required namespace"}})");
+      WriteGatewayDenial(r, 403, R"(Bearer error="insufficient_scope")", "wrong_namespace",
+                         "the token is not valid for the required namespace");
       break;
     default:
-      r.status = 401;
-      r.AddHeader("WWW-Authenticate", R"(Bearer error="invalid_token")");
-      r.body.append(
-          R"({"error":{"code":"invalid_token","message":"the bearer token is missing, malformed, unknown, revoked or expired"}})");
+      WriteGatewayDenial(r, 401, R"(Bearer error="invalid_token")", "invalid_token",
+                         "the bearer token is missing, malformed, unknown, revoked or expired");
       break;
   }
   metrics_.CountValidation(Protocol::kHttp, validity, std::chrono::steady_clock::now() - start);
@@ -525,24 +548,25 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
   projections::StatusFilter filter = projections::StatusFilter::kAll;
   size_t limit = kDefaultListLimit;
   std::optional<std::uint64_t> cursor;
-  for (auto param : params.url.params()) {
-    if (param.key == "status") {
-      auto f = projections::ParseStatusFilter(param.value);
+  for (auto param : params.query) {
+    std::string key = param.key.decode(), value = param.value.decode();
+    if (key == "status") {
+      auto f = projections::ParseStatusFilter(value);
       if (!f.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", f.status().message()));
       filter = *f;
-    } else if (param.key == "limit") {
-      auto n = ParseUint(param.value);
+    } else if (key == "limit") {
+      auto n = ParseUint(value);
       if (!n || *n < 1 || *n > kMaxListLimit)
         return reply.Set(ErrorResponse(400, "invalid_argument", "limit must be 1-1000"));
       limit = *n;
-    } else if (param.key == "cursor") {
-      cursor = ParseUint(param.value);
+    } else if (key == "cursor") {
+      cursor = ParseUint(value);
       if (!cursor || *cursor == 0)
         return reply.Set(ErrorResponse(400, "invalid_cursor", "cursor must be a next_cursor from a previous page"));
-    } else if (param.key == "as_of") {
+    } else if (key == "as_of") {
       return reply.Set(ErrorResponse(400, "unsupported", "as_of is not supported by this version yet"));
     } else {
-      return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + param.key + "\""));
+      return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
     }
   }
   auto page = ledger_.List(params.ns, filter, limit, cursor);

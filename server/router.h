@@ -8,8 +8,6 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/url/segments_encoded_view.hpp>
-
 #include "projections/ledger.h"
 #include "server/access_control.h"
 #include "server/http_types.h"
@@ -47,6 +45,7 @@ class Router {
  private:
   struct Route;
   struct Params;
+  struct Path;
   class Reply;
   using Handler = void (Router::*)(const HttpRequest&, const Params&, Reply&);
 
@@ -62,15 +61,15 @@ class Router {
   void HandleDelete(const HttpRequest&, const Params&, Reply&);
   void HandleBatchRevoke(const HttpRequest&, const Params&, Reply&);
 
-  // The index of auth, validate or introspect when request targets one of them by its literal
-  // path (the table lists them first, in that order); else nothing.
-  static std::optional<size_t> MatchValidationRoute(const HttpRequest& request);
   bool Dispatch(size_t index, const HttpRequest& request, const Params& params, HttpResponse& response,
                 const DeferFn& defer);
+  // A target that is not valid where the route reads it: 400, or for a gateway route (its
+  // index given) a 401, the only denial gateways pass on as such.
+  bool BadTarget(std::optional<size_t> gateway_route, HttpResponse& response);
 
   // The validator credential of a validation request: X-Validator-Token, else the bearer one.
   bool MayValidate(const HttpRequest& request) const;
-  static bool PathMatches(const Route& route, boost::urls::segments_encoded_view segments);
+  static bool PathMatches(const Route& route, const Path& path);
   static const std::vector<Route>& Routes();
 
   projections::Ledger& ledger_;
