@@ -49,8 +49,6 @@ struct alignas(64) ActiveTokenIndex::Record {
   std::uint32_t created_at;
   std::uint32_t expires_at;
 };
-static_assert(sizeof(core::Sha256Digest) == 32);
-
 
 // An array that grows in fixed chunks, so elements never move: readers index it without a
 // lock while the writer appends. Elements must be published to readers by a release store
@@ -92,6 +90,28 @@ struct ActiveTokenIndex::Table {
     for (size_t i = 0; i < capacity; ++i) slots[i].store(kEmpty, std::memory_order_relaxed);
   }
   size_t capacity() const { return mask + 1; }
+
+  // A position in a digest's probe sequence (linear probing from the hash).
+  struct Probe {
+    size_t pos;
+    size_t probes = 0;
+  };
+  Probe Start(std::uint64_t hash) const { return {hash & mask}; }
+  void Advance(Probe& p) const {
+    p.pos = (p.pos + 1) & mask;
+    ++p.probes;
+  }
+  // The next slot from p on whose tag matches, or kEmpty where the sequence ends; p is left on
+  // it. Every lookup walks the table through here.
+  std::uint64_t NextTagged(std::uint32_t tag, Probe& p, std::memory_order order) const {
+    for (; p.probes <= mask; Advance(p)) {
+      std::uint64_t slot = slots[p.pos].load(order);
+      if (slot == kEmpty) return kEmpty;
+      if (slot != kTombstone && Tag(slot) == tag) return slot;
+    }
+    return kEmpty;
+  }
+
   size_t mask;
   std::unique_ptr<std::atomic<std::uint64_t>[]> slots;
 };
@@ -119,18 +139,18 @@ void ActiveTokenIndex::UpdateBytes() {
 // that single total order either the writer's scan sees the reader's epoch, or the reader sees
 // the unlinked state, so nothing a reader can reach is reused. (seq_cst loads are plain loads on
 // x86.) The seq_cst slot store also releases the record and namespace written before it.
-const ActiveTokenIndex::Record* ActiveTokenIndex::Find(const core::Sha256Digest& digest) const {
-  const Table* t = table_.load(std::memory_order_seq_cst);
+ActiveTokenIndex::SlotRef ActiveTokenIndex::FindSlot(const Table& t, const core::Sha256Digest& digest,
+                                                    std::memory_order order) const {
   std::uint64_t hash = DigestHash(digest);
-  std::uint32_t tag = Tag(hash);
-  for (size_t i = hash & t->mask, probes = 0; probes <= t->mask; i = (i + 1) & t->mask, ++probes) {
-    std::uint64_t slot = t->slots[i].load(std::memory_order_seq_cst);
-    if (slot == kEmpty) return nullptr;
-    if (slot == kTombstone || Tag(slot) != tag) continue;
-    const Record& r = (*records_)[RecordOf(slot)];
-    if (r.digest == digest) return &r;
-  }
-  return nullptr;
+  Table::Probe p = t.Start(hash);
+  for (std::uint64_t slot; (slot = t.NextTagged(Tag(hash), p, order)) != kEmpty; t.Advance(p))
+    if ((*records_)[RecordOf(slot)].digest == digest) return {p.pos, slot};
+  return {};
+}
+
+const ActiveTokenIndex::Record* ActiveTokenIndex::Find(const core::Sha256Digest& digest) const {
+  SlotRef found = FindSlot(*table_.load(std::memory_order_seq_cst), digest, std::memory_order_seq_cst);
+  return found.slot != kEmpty ? &(*records_)[RecordOf(found.slot)] : nullptr;
 }
 
 Validity ActiveTokenIndex::Judge(const Record* r, std::optional<std::string_view> required_namespace,
@@ -176,14 +196,9 @@ void ActiveTokenIndex::ValidateBatch(BatchItem* items, size_t count, core::Times
     BatchItem& item = items[i];
     if (item.result == Validity::kMalformed) continue;
     std::uint64_t hash = DigestHash(item.digest);
-    for (size_t j = hash & t->mask, probes = 0; probes <= t->mask; j = (j + 1) & t->mask, ++probes) {
-      std::uint64_t slot = t->slots[j].load(std::memory_order_seq_cst);
-      if (slot == kEmpty) break;
-      if (slot == kTombstone || Tag(slot) != Tag(hash)) continue;
-      item.candidate = slot;
-      __builtin_prefetch(&(*records_)[RecordOf(slot)]);
-      break;
-    }
+    Table::Probe p = t->Start(hash);
+    item.candidate = t->NextTagged(Tag(hash), p, std::memory_order_seq_cst);
+    if (item.candidate != kEmpty) __builtin_prefetch(&(*records_)[RecordOf(item.candidate)]);
   }
   // 3. Compare; a tag that matched another token falls back to the full probe.
   for (size_t i = 0; i < count; ++i) {
@@ -284,19 +299,13 @@ core::Status ActiveTokenIndex::Insert(const core::Sha256Digest& digest, std::str
 
 void ActiveTokenIndex::Erase(const core::Sha256Digest& digest) {
   Table* t = table_.load(std::memory_order_relaxed);
-  std::uint64_t hash = DigestHash(digest);
-  std::uint32_t tag = Tag(hash);
-  for (size_t i = hash & t->mask, probes = 0; probes <= t->mask; i = (i + 1) & t->mask, ++probes) {
-    std::uint64_t slot = t->slots[i].load(std::memory_order_relaxed);
-    if (slot == kEmpty) return;
-    if (slot == kTombstone || Tag(slot) != tag || (*records_)[RecordOf(slot)].digest != digest) continue;
-    t->slots[i].store(kTombstone, std::memory_order_seq_cst);
-    live_.fetch_sub(1, std::memory_order_relaxed);
-    // A reader may still be comparing this record: reuse it only after they are gone.
-    std::uint32_t record = RecordOf(slot);
-    reclaimer_.Retire([this, record] { free_records_.push_back(record); });
-    return;
-  }
+  SlotRef found = FindSlot(*t, digest, std::memory_order_relaxed);
+  if (found.slot == kEmpty) return;
+  std::uint32_t record = RecordOf(found.slot);
+  t->slots[found.pos].store(kTombstone, std::memory_order_seq_cst);
+  live_.fetch_sub(1, std::memory_order_relaxed);
+  // A reader may still be comparing this record: reuse it only after they are gone.
+  reclaimer_.Retire([this, record] { free_records_.push_back(record); });
 }
 
 }  // namespace tokenledger::projections

@@ -99,6 +99,13 @@ class ActiveTokenIndex {
   using Records = ChunkedArray<Record, 14, 65536>;                  // up to 2^30 records
   using NamespaceNames = ChunkedArray<const std::string*, 12, 4096>;  // up to 2^24 names
 
+  // Where digest sits in t: the slot's position and value (value 0 when absent), read once.
+  // Caller holds a ReadGuard (or is the writer).
+  struct SlotRef {
+    size_t pos = 0;
+    std::uint64_t slot = 0;
+  };
+  SlotRef FindSlot(const Table& t, const core::Sha256Digest& digest, std::memory_order order) const;
   // Caller holds a ReadGuard (or is the writer). Null when absent.
   const Record* Find(const core::Sha256Digest& digest) const;
   // The verdict on a found (or absent) record; caller holds a ReadGuard.
