@@ -18,7 +18,6 @@ void LatencyHistogram::Observe(std::chrono::nanoseconds elapsed) {
   size_t bucket = static_cast<size_t>(
       std::lower_bound(kBoundsMicros.begin(), kBoundsMicros.end(), micros) - kBoundsMicros.begin());
   buckets_[bucket].Add();
-  count_.Add();
   sum_nanos_.Add(nanos);
 }
 

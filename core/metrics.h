@@ -59,11 +59,8 @@ class LatencyHistogram {
   // `key="value",...` without braces.
   void AppendPrometheus(std::string& out, std::string_view name, std::string_view labels) const;
 
-  std::uint64_t count() const { return count_.value(); }
-
  private:
-  std::array<Counter, kBoundsMicros.size() + 1> buckets_;  // not cumulative
-  Counter count_;
+  std::array<Counter, kBoundsMicros.size() + 1> buckets_;  // not cumulative; they sum to _count
   Counter sum_nanos_;
 };
 

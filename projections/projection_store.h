@@ -11,12 +11,12 @@
 #include <vector>
 
 #include "core/status.h"
+#include "events/storage.h"
+#include "projections/token_table.h"
 
 namespace rocksdb {
 class WriteBatch;
 }
-#include "events/storage.h"
-#include "projections/token_table.h"
 
 namespace tokenledger::projections {
 
