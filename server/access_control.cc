@@ -1,5 +1,7 @@
 #include "server/access_control.h"
 
+#include <boost/beast/core/string.hpp>
+
 namespace tokenledger::server {
 namespace {
 
@@ -32,12 +34,8 @@ bool AccessControl::MayValidate(std::string_view credential) const {
 
 std::string_view AccessControl::BearerCredential(std::string_view authorization) {
   constexpr std::string_view kScheme = "bearer ";
-  if (authorization.size() <= kScheme.size()) return {};
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    char c = authorization[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kScheme[i]) return {};
-  }
+  if (authorization.size() <= kScheme.size() || !boost::beast::iequals(authorization.substr(0, kScheme.size()), kScheme))
+    return {};
   std::string_view credential = authorization.substr(kScheme.size());
   while (!credential.empty() && (credential.front() == ' ' || credential.front() == '\t')) credential.remove_prefix(1);
   while (!credential.empty() && (credential.back() == ' ' || credential.back() == '\t')) credential.remove_suffix(1);

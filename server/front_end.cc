@@ -54,8 +54,7 @@ class Connection {
   virtual void Drain() = 0;
   // Close now if the deadline set on the connection's own thread has passed (any thread).
   void ExpireIfLate(std::int64_t now_ms) {
-    std::int64_t deadline = deadline_ms_.load(std::memory_order_relaxed);
-    if (deadline != 0 && deadline < now_ms) PostExpire(now_ms);
+    if (Late(now_ms)) PostExpire(now_ms);
   }
 
  protected:
@@ -93,6 +92,15 @@ struct SharedState {
   void Unregister(Connection* d) {
     std::lock_guard lock(connections_mutex);
     connections.erase(d);
+  }
+  // The connections alive now; holding them keeps them alive while the caller works on them.
+  std::vector<std::shared_ptr<Connection>> Live() {
+    std::vector<std::shared_ptr<Connection>> live;
+    std::lock_guard lock(connections_mutex);
+    live.reserve(connections.size());
+    for (auto& [ptr, weak] : connections)
+      if (auto c = weak.lock()) live.push_back(std::move(c));
+    return live;
   }
 };
 
@@ -597,13 +605,7 @@ class FrontEnd::Impl {
     sweeper_->expires_after(kSweepInterval);
     sweeper_->async_wait([this](beast::error_code ec) {
       if (ec) return;
-      std::vector<std::shared_ptr<Connection>> live;
-      {
-        std::lock_guard lock(state_.connections_mutex);
-        live.reserve(state_.connections.size());
-        for (auto& [ptr, weak] : state_.connections)
-          if (auto c = weak.lock()) live.push_back(std::move(c));
-      }
+      auto live = state_.Live();
       std::int64_t now = CoarseNowMs();
       for (auto& c : live) c->ExpireIfLate(now);
       if (state_.stopping.load() && live.empty()) return;
@@ -620,13 +622,7 @@ class FrontEnd::Impl {
       beast::error_code ec;
       signals_->cancel(ec);
     });
-    std::vector<std::shared_ptr<Connection>> live;
-    {
-      std::lock_guard lock(state_.connections_mutex);
-      for (auto& [ptr, weak] : state_.connections)
-        if (auto c = weak.lock()) live.push_back(std::move(c));
-    }
-    for (auto& c : live) c->Drain();
+    for (auto& c : state_.Live()) c->Drain();
     // Each context now returns from run() once its connections have finished.
     for (auto& guard : guards_) guard.reset();
   }

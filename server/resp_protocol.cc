@@ -1,20 +1,11 @@
 #include "server/resp_protocol.h"
 
+#include <boost/beast/core/string.hpp>
 #include <charconv>
 #include <chrono>
 
 namespace tokenledger::server {
 namespace {
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view lower) {
-  if (a.size() != lower.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
 
 void AppendBulk(std::string& out, std::string_view s) {
   char len[24];
@@ -68,7 +59,7 @@ size_t RespInterpreter::Process(std::string_view input, std::string& out) {
     if (argc_ == 0) continue;
     // Pipelined VALIDATEs are looked up together (their arguments view input, which outlives
     // this call); any other command answers after them, so replies stay in order.
-    if (authenticated_ && (argc_ == 2 || argc_ == 3) && EqualsIgnoreCase(args_[0], "validate")) {
+    if (authenticated_ && (argc_ == 2 || argc_ == 3) && boost::beast::iequals(args_[0], "validate")) {
       if (batch_size_ == 0) batch_start_ = std::chrono::steady_clock::now();
       auto& item = batch_[batch_size_++];
       item.secret = args_[1];
@@ -182,12 +173,12 @@ RespInterpreter::Parse RespInterpreter::ParseOne(std::string_view input, size_t&
 
 void RespInterpreter::Execute(std::string& out) {
   std::string_view command = args_[0];
-  if (EqualsIgnoreCase(command, "quit")) {
+  if (boost::beast::iequals(command, "quit")) {
     out.append("+OK\r\n");
     closing_ = true;
     return;
   }
-  if (EqualsIgnoreCase(command, "auth")) {
+  if (boost::beast::iequals(command, "auth")) {
     if (argc_ != 2 && argc_ != 3) {
       out.append("-ERR wrong number of arguments for 'auth' command\r\n");
     } else if (!access_.validator_required()) {
@@ -204,20 +195,20 @@ void RespInterpreter::Execute(std::string& out) {
     out.append("-NOAUTH Authentication required.\r\n");
     return;
   }
-  if (EqualsIgnoreCase(command, "validate")) {
+  if (boost::beast::iequals(command, "validate")) {
     // Well-formed VALIDATEs never get here: Process batches them.
     out.append("-ERR wrong number of arguments for 'validate' command\r\n");
     return;
   }
-  if (EqualsIgnoreCase(command, "ping")) {
+  if (boost::beast::iequals(command, "ping")) {
     if (argc_ == 1) out.append("+PONG\r\n");
     else if (argc_ == 2) AppendBulk(out, args_[1]);
     else out.append("-ERR wrong number of arguments for 'ping' command\r\n");
     return;
   }
-  if (EqualsIgnoreCase(command, "config") && argc_ == 3 && EqualsIgnoreCase(args_[1], "get")) {
+  if (boost::beast::iequals(command, "config") && argc_ == 3 && boost::beast::iequals(args_[1], "get")) {
     // redis-benchmark reads "save" and "appendonly" at start; nothing here is configurable.
-    if (EqualsIgnoreCase(args_[2], "save") || EqualsIgnoreCase(args_[2], "appendonly")) {
+    if (boost::beast::iequals(args_[2], "save") || boost::beast::iequals(args_[2], "appendonly")) {
       out.append("*2\r\n");
       AppendBulk(out, args_[2]);
       AppendBulk(out, "");
@@ -226,7 +217,7 @@ void RespInterpreter::Execute(std::string& out) {
     }
     return;
   }
-  if (EqualsIgnoreCase(command, "command")) {
+  if (boost::beast::iequals(command, "command")) {
     out.append("*0\r\n");  // redis-cli asks for command docs; it works without them
     return;
   }

@@ -1,6 +1,7 @@
 #include "server/router.h"
 
 #include <array>
+#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
 #include <boost/url/rfc/pchars.hpp>
@@ -376,14 +377,9 @@ void WriteValidateBody(std::string& out, projections::Validity validity, const p
 
 bool IsFormContentType(std::string_view content_type) {
   constexpr std::string_view kForm = "application/x-www-form-urlencoded";
-  if (content_type.size() < kForm.size()) return false;
-  for (size_t i = 0; i < kForm.size(); ++i) {
-    char c = content_type[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != kForm[i]) return false;
-  }
-  return content_type.size() == kForm.size() || content_type[kForm.size()] == ';' ||
-         content_type[kForm.size()] == ' ';
+  std::string_view media_type = content_type.substr(0, content_type.find(';'));
+  while (!media_type.empty() && media_type.back() == ' ') media_type.remove_suffix(1);
+  return boost::beast::iequals(media_type, kForm);
 }
 
 }  // namespace
