@@ -2,9 +2,12 @@
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <set>
+#include <thread>
+#include <vector>
 #include <sstream>
 
 #include "core/digest.h"
+#include "core/metrics.h"
 #include "core/names.h"
 #include "core/secret_file.h"
 #include "core/time_format.h"
@@ -208,6 +211,38 @@ BOOST_AUTO_TEST_CASE(trims_surrounding_whitespace_and_rejects_empty_or_missing) 
   BOOST_TEST(missing.status().code() == StatusCode::kIoError);
   auto secret_in_message = ReadSecretFile(write("secret", "   "));
   BOOST_TEST(secret_in_message.status().message().find("tladm") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(metrics)
+
+BOOST_AUTO_TEST_CASE(sharded_counter_sums_every_thread) {
+  tokenledger::core::Counter counter;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 12; ++t)  // more threads than shards: some share one
+    threads.emplace_back([&] {
+      for (int i = 0; i < 10000; ++i) counter.Add();
+    });
+  for (auto& t : threads) t.join();
+  BOOST_TEST(counter.value() == 120000u);
+}
+
+BOOST_AUTO_TEST_CASE(histogram_renders_cumulative_prometheus_buckets) {
+  tokenledger::core::LatencyHistogram h;
+  h.Observe(std::chrono::microseconds(5));      // le 1e-05
+  h.Observe(std::chrono::microseconds(10));     // le 1e-05 (bounds are inclusive)
+  h.Observe(std::chrono::microseconds(30));     // le 5e-05
+  h.Observe(std::chrono::seconds(60));          // only +Inf
+  std::string out;
+  h.AppendPrometheus(out, "x_seconds", "p=\"a\"");
+  BOOST_TEST(out.find("x_seconds_bucket{p=\"a\",le=\"1e-05\"} 2\n") != std::string::npos, out);
+  BOOST_TEST(out.find("x_seconds_bucket{p=\"a\",le=\"2.5e-05\"} 2\n") != std::string::npos, out);
+  BOOST_TEST(out.find("x_seconds_bucket{p=\"a\",le=\"5e-05\"} 3\n") != std::string::npos, out);
+  BOOST_TEST(out.find("x_seconds_bucket{p=\"a\",le=\"10\"} 3\n") != std::string::npos, out);
+  BOOST_TEST(out.find("x_seconds_bucket{p=\"a\",le=\"+Inf\"} 4\n") != std::string::npos, out);
+  BOOST_TEST(out.find("x_seconds_count{p=\"a\"} 4\n") != std::string::npos, out);
+  BOOST_TEST(out.find("x_seconds_sum{p=\"a\"} 60.000045000\n") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

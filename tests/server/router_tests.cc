@@ -470,6 +470,8 @@ BOOST_AUTO_TEST_CASE(metrics_count_requests_validations_and_the_ledger) {
                            "tokenledger_validation_duration_seconds_count{protocol=\"http\"} 5",
                            "tokenledger_append_duration_seconds_count 1",
                            "tokenledger_ledger_head_seq 1", "tokenledger_active_tokens 1",
+                           "tokenledger_ledger_append_batches_total 1", "tokenledger_writes_refused 0",
+                           "# TYPE tokenledger_active_index_bytes gauge",
                            "# TYPE tokenledger_validation_duration_seconds histogram"})
     BOOST_TEST(m.find(line) != std::string::npos, line);
 }
