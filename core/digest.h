@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/status.h"
+
 namespace tokenledger::core {
 
 using Sha256Digest = std::array<std::uint8_t, 32>;
@@ -19,6 +21,12 @@ Sha256Digest Sha256Chained(const Sha256Digest& prefix, std::string_view data);
 
 // 64 lowercase hex characters.
 std::string ToHex(const Sha256Digest& digest);
+// Lowercase hex of bytes, and back (InvalidArgument on an odd length or a non-hex character;
+// upper case is accepted).
+std::string HexEncode(std::string_view bytes);
+Result<std::string> HexDecode(std::string_view hex);
+// The digest in 64 hex characters; InvalidArgument otherwise.
+Result<Sha256Digest> DigestFromHex(std::string_view hex);
 
 // Constant-time equality of two byte strings of the same length (OpenSSL CRYPTO_memcmp);
 // false when the lengths differ.

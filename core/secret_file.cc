@@ -1,5 +1,10 @@
 #include "core/secret_file.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +21,23 @@ Result<std::string> ReadSecretFile(const std::string& path) {
   if (begin == std::string::npos) return Status::InvalidArgument(path + " is empty");
   size_t end = content.find_last_not_of(kSpace);
   return content.substr(begin, end - begin + 1);
+}
+
+Status CreateSecretFile(const std::string& path, std::string_view content) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Status::IoError("cannot create " + path + ": " + std::strerror(errno));
+  }
+  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
+            ::fsync(fd) == 0;
+  int saved = errno;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Status::IoError("cannot write " + path + ": " + std::strerror(saved));
+  }
+  return Status::Ok();
 }
 
 }  // namespace tokenledger::core

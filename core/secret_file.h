@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 
@@ -11,5 +12,10 @@ namespace tokenledger::core {
 // IoError when it cannot be read, InvalidArgument when nothing is left after trimming.
 // Neither message contains the content.
 Result<std::string> ReadSecretFile(const std::string& path);
+
+// Creates path with mode 0600 holding content, fsync'd. Ok without writing when the file
+// already exists (another process won the race: use theirs). IoError otherwise, naming the
+// path but never the content.
+Status CreateSecretFile(const std::string& path, std::string_view content);
 
 }  // namespace tokenledger::core

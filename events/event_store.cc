@@ -60,6 +60,11 @@ core::Sha256Digest EventStore::head_hash() const {
   return head_hash_;
 }
 
+std::pair<std::uint64_t, core::Sha256Digest> EventStore::head() const {
+  std::lock_guard lock(head_mutex_);
+  return {head_seq_.load(std::memory_order_acquire), head_hash_};
+}
+
 core::Result<std::vector<Event>> EventStore::Append(std::vector<NewEvent> events) {
   std::lock_guard lock(append_mutex_);
   if (storage_.read_only()) return core::Status::Unavailable("the event store is read-only");
@@ -150,6 +155,39 @@ core::Result<Event> EventStore::Read(std::uint64_t seq) const {
   if (s.IsNotFound()) return core::Status::NotFound("no event " + std::to_string(seq));
   if (!s.ok()) return FromRocksDb(s, "reading event " + std::to_string(seq));
   return DecodeStored(value);
+}
+
+core::Result<std::uint64_t> EventStore::LastSeqAtOrBefore(core::Timestamp t) const {
+  // Invariant: events 1..lo were recorded at or before t, events after hi after it.
+  std::uint64_t lo = 0, hi = head_seq();
+  while (lo < hi) {
+    std::uint64_t mid = lo + (hi - lo + 1) / 2;
+    auto event = Read(mid);
+    if (!event.ok()) return event.status();
+    if (event->recorded_at <= t) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+namespace {
+constexpr char kSignedHeadKey[] = "signed_head";
+}
+
+core::Result<std::optional<SignedHead>> EventStore::LoadSignedHead() const {
+  std::string value;
+  rocksdb::Status s = storage_.db()->Get(rocksdb::ReadOptions(), storage_.meta(), kSignedHeadKey, &value);
+  if (s.IsNotFound()) return std::optional<SignedHead>();
+  if (!s.ok()) return FromRocksDb(s, "reading the signed head");
+  auto head = ParseSignedHeadJson(value);
+  if (!head.ok()) return core::Status::Corruption("the saved " + head.status().message());
+  return std::optional<SignedHead>(*head);
+}
+
+core::Status EventStore::SaveSignedHead(const SignedHead& head) {
+  if (storage_.read_only()) return core::Status::Unavailable("the event store is read-only");
+  return FromRocksDb(storage_.db()->Put(rocksdb::WriteOptions(), storage_.meta(), kSignedHeadKey, SignedHeadJson(head)),
+                     "saving the signed head");
 }
 
 core::Status EventStore::Refresh() {

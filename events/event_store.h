@@ -9,11 +9,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <utility>
 #include <string_view>
 #include <vector>
 
 #include "core/status.h"
 #include "events/event.h"
+#include "events/signed_head.h"
 #include "events/storage.h"
 
 namespace tokenledger::events {
@@ -37,6 +40,8 @@ class EventStore {
   // Seq of the last event (0 when empty) and its hash (32 zero bytes when empty).
   std::uint64_t head_seq() const { return head_seq_.load(std::memory_order_acquire); }
   core::Sha256Digest head_hash() const;
+  // Both at once (the pair of one moment).
+  std::pair<std::uint64_t, core::Sha256Digest> head() const;
   // True once an append has failed; see Append.
   bool failed() const { return failed_.load(std::memory_order_acquire); }
   // Successful Append calls so far, i.e. fsync'd WriteBatches (events per batch shows how much
@@ -54,6 +59,15 @@ class EventStore {
 
   // Reads the event with this seq; NotFound if there is none.
   core::Result<Event> Read(std::uint64_t seq) const;
+
+  // The last seq whose event was recorded at or before t (0 when none), by binary search:
+  // recorded_at never decreases along the log (the ledger's writer guarantees it).
+  core::Result<std::uint64_t> LastSeqAtOrBefore(core::Timestamp t) const;
+
+  // The latest signed head saved in the data dir (nullopt when none was saved), and saving one
+  // (not fsync'd: it is an attestation the ledger can always make again).
+  core::Result<std::optional<SignedHead>> LoadSignedHead() const;
+  core::Status SaveSignedHead(const SignedHead& head);
 
   // For a secondary instance: catch up with the primary's writes and re-read the head.
   core::Status Refresh();

@@ -43,6 +43,7 @@ core::Result<std::unique_ptr<Storage>> Storage::Open(const std::string& data_dir
       {"events", rocksdb::ColumnFamilyOptions()},
       {"tokens", rocksdb::ColumnFamilyOptions()},
       {"meta", rocksdb::ColumnFamilyOptions()},
+      {"digests", rocksdb::ColumnFamilyOptions()},
   };
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
@@ -63,6 +64,7 @@ core::Result<std::unique_ptr<Storage>> Storage::Open(const std::string& data_dir
   storage->events_ = handles[1];
   storage->tokens_ = handles[2];
   storage->meta_ = handles[3];
+  storage->digests_ = handles[4];
   storage->read_only_ = secondary_dir != nullptr;
   return storage;
 }
@@ -74,9 +76,9 @@ Storage::~Storage() {
     // is already durable in the WAL, so a failure here costs only start-up time.
     rocksdb::FlushOptions flush;
     flush.wait = true;
-    db_->Flush(flush, {events_, tokens_, meta_}).PermitUncheckedError();
+    db_->Flush(flush, {events_, tokens_, meta_, digests_}).PermitUncheckedError();
   }
-  for (auto* handle : {default_, events_, tokens_, meta_})
+  for (auto* handle : {default_, events_, tokens_, meta_, digests_})
     if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   db_->Close().PermitUncheckedError();
   delete db_;

@@ -2,6 +2,7 @@
 //
 //   events  : big-endian uint64 seq -> stored event (events/event_codec.h); append-only
 //   tokens  : token id -> projection row (projections/projection_store.h)
+//   digests : secret digest (32 bytes) -> token id, for every token ever created (as-of checks)
 //   meta    : small named values, e.g. the seq the persisted projection reflects
 //
 // Layout and recovery rules: docs/storage_format.md.
@@ -40,6 +41,7 @@ class Storage {
   rocksdb::DB* db() const { return db_; }
   rocksdb::ColumnFamilyHandle* events() const { return events_; }
   rocksdb::ColumnFamilyHandle* tokens() const { return tokens_; }
+  rocksdb::ColumnFamilyHandle* digests() const { return digests_; }
   rocksdb::ColumnFamilyHandle* meta() const { return meta_; }
 
  private:
@@ -51,6 +53,7 @@ class Storage {
   rocksdb::ColumnFamilyHandle* default_ = nullptr;
   rocksdb::ColumnFamilyHandle* events_ = nullptr;
   rocksdb::ColumnFamilyHandle* tokens_ = nullptr;
+  rocksdb::ColumnFamilyHandle* digests_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   bool read_only_ = false;
 };

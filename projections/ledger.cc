@@ -98,6 +98,23 @@ core::Status Ledger::Load() {
     saved = projection_store_->Save(changed, head);
   }
   if (!saved.ok()) return saved;
+  std::unordered_map<std::string, std::uint64_t> namespace_heads;
+  for (const auto& [id, r] : table_.records()) {
+    auto [it, inserted] = namespace_heads.try_emplace(r.namespace_id, r.last_seq);
+    if (!inserted) it->second = std::max(it->second, r.last_seq);
+  }
+  waiters_.Reset(head, std::move(namespace_heads));
+  if (head > 0) {
+    auto last = store_->Read(head);
+    if (!last.ok()) return last.status();
+    last_recorded_at_ = last->recorded_at;
+  }
+  auto signed_head = store_->LoadSignedHead();
+  // A head signed by another key (the key was replaced) is signed again at the first chance.
+  if (signed_head.ok() && signed_head->has_value() && options_.signing_key != nullptr &&
+      (*signed_head)->public_key == options_.signing_key->public_key())
+    signed_seq_ = (*signed_head)->seq;
+
   std::vector<ExpiryItem> expiries;
   expiries.reserve(table_.size());
   for (const auto& [id, r] : table_.records()) {
@@ -120,7 +137,11 @@ void Ledger::Stop() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  waiters_.CancelAll();
+  if (writer_.joinable()) {
+    writer_.join();
+    SaveSignedHeadIfDue(/*force=*/true);
+  }
 }
 
 bool Ledger::writable() const {
@@ -138,9 +159,115 @@ std::optional<TokenRecord> Ledger::Get(std::string_view ns, std::string_view id)
 }
 
 TokenTable::Page Ledger::List(std::string_view ns, StatusFilter filter, size_t limit,
-                              std::optional<std::uint64_t> cursor) const {
+                              std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of) const {
   std::shared_lock lock(table_mutex_);
-  return table_.List(ns, filter, limit, cursor, clock_->Now());
+  return table_.List(ns, filter, limit, cursor, clock_->Now(), as_of);
+}
+
+core::Result<AsOf> Ledger::AsOfSeq(std::uint64_t seq) const {
+  if (seq > store_->head_seq())
+    return core::Status::InvalidArgument("as_of seq " + std::to_string(seq) + " is beyond the ledger head " +
+                                         std::to_string(store_->head_seq()));
+  if (seq == 0) return AsOf{0, 0};
+  auto event = store_->Read(seq);
+  if (!event.ok()) return event.status();
+  return AsOf{seq, event->recorded_at};
+}
+
+core::Result<AsOf> Ledger::AsOfTime(core::Timestamp t) const {
+  if (t > clock_->Now()) return core::Status::InvalidArgument("as_of is in the future");
+  auto seq = store_->LastSeqAtOrBefore(t);
+  if (!seq.ok()) return seq.status();
+  return AsOf{*seq, t};
+}
+
+core::Result<std::optional<TokenRecord>> Ledger::ValidateAsOf(std::string_view secret,
+                                                              std::optional<std::string_view> required_namespace,
+                                                              const AsOf& as_of) const {
+  if (!core::IsWellFormedToken(secret)) return std::optional<TokenRecord>();
+  core::Sha256Digest digest = core::Sha256(secret);
+  // The active index knows every active token at once; the saved digests know every token
+  // whose creation's projection rows are written (all but the last group's, moments old).
+  std::string id;
+  ActiveToken active;
+  if (index_.Validate(secret, std::nullopt, clock_->Now(), &active) == Validity::kActive) {
+    id = std::string(active.token_id());
+  } else {
+    auto found = projection_store_->FindByDigest(digest);
+    if (!found.ok()) {
+      if (found.status().code() == core::StatusCode::kNotFound) return std::optional<TokenRecord>();
+      return found.status();
+    }
+    id = std::move(found).value();
+  }
+  std::shared_lock lock(table_mutex_);
+  const TokenRecord* r = table_.Find(id);
+  if (r == nullptr || r->secret_digest != digest) return std::optional<TokenRecord>();
+  auto then = RecordAsOf(*r, as_of.seq);
+  if (!then || events::EffectiveStatus(then->status, then->expires_at, as_of.time) != events::TokenStatus::kActive)
+    return std::optional<TokenRecord>();
+  if (required_namespace && *required_namespace != then->namespace_id) return std::optional<TokenRecord>();
+  return then;
+}
+
+core::Result<std::vector<events::Event>> Ledger::History(std::string_view id) const {
+  std::uint64_t created_seq = 0, last_seq = 0;
+  {
+    std::shared_lock lock(table_mutex_);
+    const TokenRecord* r = table_.Find(id);
+    if (r == nullptr) return core::Status::NotFound("no such token");
+    created_seq = r->created_seq;
+    last_seq = r->last_seq;
+  }
+  std::vector<events::Event> history;
+  for (std::uint64_t seq : {created_seq, last_seq}) {
+    if (!history.empty() && seq == history.back().seq) break;
+    auto event = store_->Read(seq);
+    if (!event.ok()) return event.status();
+    history.push_back(std::move(event).value());
+  }
+  return history;
+}
+
+void Ledger::WaitForEvents(std::uint64_t after, std::optional<std::string> namespace_id,
+                           EventWaiters::Clock::time_point deadline, EventWaiters::Callback callback) {
+  waiters_.Wait(after, std::move(namespace_id), deadline, std::move(callback));
+  // The writer may be asleep for up to a sweep interval: wake it to time this waiter exactly.
+  queue_cv_.notify_one();
+}
+
+core::Result<events::SignedHead> Ledger::SignHead(std::optional<std::uint64_t> seq) const {
+  if (options_.signing_key == nullptr) return core::Status::Unavailable("this ledger has no signing key");
+  auto [head_seq, head_hash] = store_->head();
+  if (seq && *seq > head_seq)
+    return core::Status::InvalidArgument("seq " + std::to_string(*seq) + " is beyond the ledger head " +
+                                         std::to_string(head_seq));
+  if (seq && *seq != head_seq) {
+    head_seq = *seq;
+    head_hash = core::Sha256Digest{};
+    if (*seq > 0) {
+      auto event = store_->Read(*seq);
+      if (!event.ok()) return event.status();
+      head_hash = event->hash;
+    }
+  }
+  return events::SignHead(*options_.signing_key, head_seq, head_hash, clock_->Now());
+}
+
+void Ledger::SaveSignedHeadIfDue(bool force) {
+  if (options_.signing_key == nullptr || store_->failed()) return;
+  auto now = std::chrono::steady_clock::now();
+  auto [seq, hash] = store_->head();
+  if (seq == signed_seq_) return;
+  if (!force && now - signed_when_ < std::chrono::seconds(1)) return;
+  core::Status saved =
+      store_->SaveSignedHead(events::SignHead(*options_.signing_key, seq, hash, clock_->Now()));
+  if (!saved.ok()) {
+    core::Log(core::LogLevel::kWarn, "could not save the signed head: " + saved.ToString());
+    return;
+  }
+  signed_seq_ = seq;
+  signed_when_ = now;
 }
 
 void Ledger::Create(CreateTokenCommand command, CreateDone done) {
@@ -180,7 +307,9 @@ void Ledger::WriterLoop() {
     std::vector<Command> group;  // empty: no allocation on an idle tick
     {
       std::unique_lock lock(queue_mutex_);
-      queue_cv_.wait_for(lock, kSweepInterval, [&] { return stopping_ || !queue_.empty(); });
+      auto wake = std::chrono::steady_clock::now() + kSweepInterval;
+      if (auto deadline = waiters_.NextDeadline(); deadline && *deadline < wake) wake = *deadline;
+      queue_cv_.wait_until(lock, wake, [&] { return stopping_ || !queue_.empty(); });
       // While this thread fsyncs, new commands queue up; they all share the next fsync.
       size_t n = std::min(queue_.size(), kMaxCommandsPerGroup);
       if (n > 0) group.reserve(n);
@@ -190,14 +319,17 @@ void Ledger::WriterLoop() {
       }
       if (group.empty() && stopping_) return;
     }
+    waiters_.ExpireDue(std::chrono::steady_clock::now());
     bool expiry_due = !expiry_queue_.empty() && expiry_queue_.top().first <= clock_->Now();
-    if (group.empty() && !expiry_due) continue;
-    ProcessGroup(std::move(group));
+    if (!group.empty() || expiry_due) ProcessGroup(std::move(group));
+    SaveSignedHeadIfDue(/*force=*/false);
   }
 }
 
 void Ledger::ProcessGroup(std::vector<Command> commands) {
-  core::Timestamp now = clock_->Now();
+  // A wall clock stepped backwards must not make recorded_at decrease: as-of queries find a
+  // time's seq by binary search over it.
+  core::Timestamp now = std::max(clock_->Now(), last_recorded_at_);
   std::vector<events::NewEvent> new_events;
   std::vector<PendingReply> replies;
   replies.reserve(commands.size());
@@ -269,6 +401,7 @@ void Ledger::ProcessGroup(std::vector<Command> commands) {
     auto result = store_->Append(std::move(new_events));
     if (result.ok()) {
       appended = std::move(result).value();
+      last_recorded_at_ = now;
       ApplyCommitted(appended);
     } else {
       append_status = result.status();
@@ -302,7 +435,10 @@ void Ledger::ProcessGroup(std::vector<Command> commands) {
   }
   // After the replies: the events are durable and applied in memory, and the projection rows
   // are only a restart shortcut (see projection_store.h), so they need not delay anyone.
-  if (!appended.empty()) SaveProjection(appended);
+  if (!appended.empty()) {
+    SaveProjection(appended);
+    waiters_.Published(appended);
+  }
 }
 
 core::Result<std::string> Ledger::NewTokenId(const std::unordered_set<std::string>& pending_ids) const {

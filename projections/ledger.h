@@ -25,10 +25,13 @@
 
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/signing.h"
 #include "core/status.h"
 #include "events/event_store.h"
+#include "events/signed_head.h"
 #include "events/storage.h"
 #include "projections/active_token_index.h"
+#include "projections/event_waiters.h"
 #include "projections/projection_store.h"
 #include "projections/token_table.h"
 
@@ -42,6 +45,9 @@ struct LedgerOptions {
   std::string data_dir;
   int max_lifetime_days = kDefaultMaxLifetimeDays;  // 1..366
   const core::Clock* clock = nullptr;                // null: the system clock
+  // Signs the ledger head (GET /v1/ledger/head, and the copy saved in the data dir about once a
+  // second after writes and at Stop). Null: no signing. Must outlive the ledger.
+  const core::SigningKey* signing_key = nullptr;
 };
 
 struct CreateTokenCommand {
@@ -104,9 +110,37 @@ class Ledger {
 
   // The token if it exists in namespace ns.
   std::optional<TokenRecord> Get(std::string_view ns, std::string_view id) const;
-  // A page of ns's tokens, newest first (see TokenTable::List).
+  // A page of ns's tokens, newest first (see TokenTable::List), now or as of a point in history.
   TokenTable::Page List(std::string_view ns, StatusFilter filter, size_t limit,
-                        std::optional<std::uint64_t> cursor) const;
+                        std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of = std::nullopt) const;
+
+  // Point in time. The state after event seq (InvalidArgument beyond the head), judged at
+  // that event's recorded_at; or the state at time t: every event recorded at or before t
+  // (InvalidArgument when t is in the future).
+  core::Result<AsOf> AsOfSeq(std::uint64_t seq) const;
+  core::Result<AsOf> AsOfTime(core::Timestamp t) const;
+  // The token of this secret if it was valid as of then (and in required_namespace, if
+  // given); nullopt when it was not, or the secret is malformed or unknown. Reads RocksDB.
+  core::Result<std::optional<TokenRecord>> ValidateAsOf(std::string_view secret,
+                                                        std::optional<std::string_view> required_namespace,
+                                                        const AsOf& as_of) const;
+
+  // The token's events in seq order (creation, then its revocation or expiry if any);
+  // NotFound for an unknown id.
+  core::Result<std::vector<events::Event>> History(std::string_view id) const;
+  // The log, for reading (scans are safe from any thread, concurrently with appends).
+  const events::EventStore& event_store() const { return *store_; }
+
+  // Calls back (see EventWaiters) when an event after `after` (of namespace_id, if given) is
+  // durable and applied, or false at deadline or shutdown (CancelWaits).
+  void WaitForEvents(std::uint64_t after, std::optional<std::string> namespace_id,
+                     EventWaiters::Clock::time_point deadline, EventWaiters::Callback callback);
+  void CancelWaits() { waiters_.CancelAll(); }
+
+  // The head (or event seq's hash, seq <= head) signed now. Unavailable without a signing key,
+  // InvalidArgument for a seq beyond the head.
+  core::Result<events::SignedHead> SignHead(std::optional<std::uint64_t> seq = std::nullopt) const;
+  bool can_sign() const { return options_.signing_key != nullptr; }
 
   // False once a write failed (every write is refused until restart) or after Stop().
   bool writable() const;
@@ -147,6 +181,8 @@ class Ledger {
   core::Result<std::string> NewTokenId(const std::unordered_set<std::string>& pending_ids) const;
   void ApplyCommitted(const std::vector<events::Event>& appended);
   void SaveProjection(const std::vector<events::Event>& appended);
+  // Saves a signed head when the head moved and a second has passed (or always, with force).
+  void SaveSignedHeadIfDue(bool force);
 
   LedgerOptions options_;
   core::SystemClock system_clock_;
@@ -174,6 +210,10 @@ class Ledger {
   bool stopping_ = false;
   std::atomic<bool> projection_failed_{false};
   core::Status apply_status_;  // writer only: the first contradiction met while applying
+  core::Timestamp last_recorded_at_ = 0;  // writer only: recorded_at never goes backwards
+  std::uint64_t signed_seq_ = 0;          // writer only: the seq of the last saved signed head
+  std::chrono::steady_clock::time_point signed_when_{};
+  EventWaiters waiters_;
   std::thread writer_;
 };
 

@@ -10,7 +10,7 @@ namespace {
 constexpr size_t kMaxProblems = 20;
 }
 
-core::Result<VerifyReport> VerifyLedger(events::Storage& storage) {
+core::Result<VerifyReport> VerifyLedger(events::Storage& storage, const VerifyOptions& options) {
   VerifyReport report;
   auto problem = [&](std::string text) {
     if (report.problems.size() < kMaxProblems) report.problems.push_back(std::move(text));
@@ -24,8 +24,26 @@ core::Result<VerifyReport> VerifyLedger(events::Storage& storage) {
   if (!checkpoint.ok()) problem("persisted projection: " + checkpoint.status().message());
   if (checkpoint.ok()) report.checkpoint = *checkpoint;
 
+  // The saved signed head: its signature now, its hash against the log during the scan.
+  auto store = events::EventStore::Open(storage);
+  if (!store.ok()) problem("event log: " + store.status().message());
+  std::optional<events::SignedHead> signed_head;
+  if (store.ok()) {
+    auto loaded = (*store)->LoadSignedHead();
+    if (!loaded.ok()) problem(loaded.status().message());
+    else signed_head = *loaded;
+  }
+  if (signed_head) {
+    core::Status sig = events::VerifySignedHead(*signed_head, options.trusted_key.value_or(signed_head->public_key));
+    if (!sig.ok()) problem("signed head at seq " + std::to_string(signed_head->seq) + ": " + sig.message());
+    report.signed_head = signed_head;
+  } else if (options.trusted_key) {
+    problem("the data dir holds no signed head to check against the public key");
+  }
+
   // The chain: keys 1..n without gaps, each event intact and linked to the previous.
   TokenTable replayed;
+  core::Timestamp last_recorded_at = 0;
   core::Sha256Digest prev{};
   std::uint64_t expected = 1;
   bool chain_ok = true;
@@ -51,6 +69,12 @@ core::Result<VerifyReport> VerifyLedger(events::Storage& storage) {
       chain_ok = false;
     }
     prev = event->hash;
+    if (event->recorded_at < last_recorded_at)
+      problem("event " + std::to_string(seq) + ": recorded_at goes back in time");
+    last_recorded_at = event->recorded_at;
+    if (signed_head && signed_head->seq == seq && signed_head->hash != event->hash)
+      problem("signed head: seq " + std::to_string(seq) + " has another hash in the log");
+    if (options.progress && report.events % 65536 == 0) options.progress(report.events);
     report.head_seq = seq;
     report.head_hash = event->hash;
     core::Status applied = replayed.Apply(*event);
@@ -63,6 +87,20 @@ core::Result<VerifyReport> VerifyLedger(events::Storage& storage) {
   });
   if (!scan.ok()) return scan;
   report.tokens = replayed.size();
+  if (signed_head && signed_head->seq > report.head_seq)
+    problem("signed head: seq " + std::to_string(signed_head->seq) + " is beyond the log head " +
+            std::to_string(report.head_seq) + " (events were removed)");
+
+  // Every token's digest names it, and nothing else is there.
+  std::uint64_t digests = 0;
+  core::Status digest_scan = projection_store.ScanDigests([&](const core::Sha256Digest& digest, std::string_view id) {
+    ++digests;
+    const TokenRecord* r = replayed.Find(id);
+    if (r == nullptr || r->secret_digest != digest) problem("digest row for token " + std::string(id) + " is wrong");
+  });
+  if (!digest_scan.ok()) return digest_scan;
+  if (checkpoint.ok() && *checkpoint == report.head_seq && digests != replayed.size())
+    problem("the digests hold " + std::to_string(digests) + " tokens, the log " + std::to_string(replayed.size()));
 
   if (!checkpoint.ok()) return report;
   if (*checkpoint > report.head_seq) {

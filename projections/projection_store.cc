@@ -9,6 +9,7 @@
 #include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/array.hpp>
 #include <cereal/types/string.hpp>
+#include <algorithm>
 #include <sstream>
 
 namespace tokenledger::projections {
@@ -16,6 +17,9 @@ namespace {
 
 constexpr std::uint8_t kRowVersion = 1;
 constexpr char kCheckpointKey[] = "projection_seq";
+// Rows of another format are rebuilt from the log. 2: the digests column family exists.
+constexpr char kFormatKey[] = "projection_format";
+constexpr char kFormat[] = "2";
 // Rows are our own bytes, but a damaged disk must not make the loader allocate wildly.
 constexpr size_t kMaxRowSize = 16 * 1024;
 
@@ -56,7 +60,31 @@ core::Result<TokenRecord> DecodeRow(std::string_view bytes) {
   return r;
 }
 
+rocksdb::Slice DigestKey(const core::Sha256Digest& digest) {
+  return rocksdb::Slice(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
 }  // namespace
+
+core::Result<std::string> ProjectionStore::FindByDigest(const core::Sha256Digest& digest) const {
+  std::string id;
+  rocksdb::Status s = storage_.db()->Get(rocksdb::ReadOptions(), storage_.digests(), DigestKey(digest), &id);
+  if (s.IsNotFound()) return core::Status::NotFound("no token has this secret");
+  if (!s.ok()) return events::FromRocksDb(s, "looking up a secret digest");
+  return id;
+}
+
+core::Status ProjectionStore::ScanDigests(
+    const std::function<void(const core::Sha256Digest&, std::string_view)>& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(rocksdb::ReadOptions(), storage_.digests()));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (it->key().size() != 32) return core::Status::Corruption("a digest key is not 32 bytes");
+    core::Sha256Digest digest{};
+    std::copy_n(it->key().data(), 32, digest.begin());
+    visit(digest, std::string_view(it->value().data(), it->value().size()));
+  }
+  return events::FromRocksDb(it->status(), "scanning the digests");
+}
 
 core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
   std::string value;
@@ -65,6 +93,9 @@ core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
   if (!s.ok()) return events::FromRocksDb(s, "reading the projection checkpoint");
   auto checkpoint = events::SeqFromKey(value);
   if (!checkpoint.ok()) return core::Status::Corruption("projection checkpoint is not 8 bytes");
+  s = storage_.db()->Get(rocksdb::ReadOptions(), storage_.meta(), kFormatKey, &value);
+  if (!s.ok() && !s.IsNotFound()) return events::FromRocksDb(s, "reading the projection format");
+  if (s.IsNotFound() || value != kFormat) return core::Status::Corruption("the projection rows are of an older format");
 
   std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(rocksdb::ReadOptions(), storage_.tokens()));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -89,6 +120,7 @@ core::Status ProjectionStore::SaveAll(const TokenTable& table, std::uint64_t che
   rocksdb::WriteBatch batch;
   // Deleting the whole range first drops rows a damaged snapshot may hold for unknown ids.
   rocksdb::Status s = batch.DeleteRange(storage_.tokens(), "", std::string(1, '\x7f'));
+  if (s.ok()) s = batch.DeleteRange(storage_.digests(), "", std::string(33, '\xff'));
   if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
   std::vector<const TokenRecord*> rows;
   rows.reserve(table.size());
@@ -101,9 +133,12 @@ core::Status ProjectionStore::WriteRows(rocksdb::WriteBatch& batch, const std::v
                                         std::uint64_t checkpoint, bool sync) {
   for (const TokenRecord* r : rows) {
     rocksdb::Status s = batch.Put(storage_.tokens(), r->id, EncodeRow(*r));
+    // Rewritten with every change of the row: idempotent, and a row is never saved without it.
+    if (s.ok()) s = batch.Put(storage_.digests(), DigestKey(r->secret_digest), r->id);
     if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
   }
   rocksdb::Status s = batch.Put(storage_.meta(), kCheckpointKey, events::EventKey(checkpoint));
+  if (s.ok()) s = batch.Put(storage_.meta(), kFormatKey, kFormat);
   if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
   rocksdb::WriteOptions options;
   options.sync = sync;

@@ -1,5 +1,6 @@
-// The persisted token projection: one row per token in the "tokens" column family, and the
-// seq those rows reflect under meta key "projection_seq", always written in one WriteBatch.
+// The persisted token projection: one row per token in the "tokens" column family, each
+// token's secret digest -> id in "digests", and the seq those rows reflect under meta key
+// "projection_seq", always written in one WriteBatch.
 //
 // Recovery rule (docs/storage_format.md): rows + checkpoint C are a consistent state of the
 // ledger at seq C <= head; a restart loads them and applies events C+1..head. The batch is
@@ -8,6 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -26,7 +30,8 @@ class ProjectionStore {
   explicit ProjectionStore(events::Storage& storage) : storage_(storage) {}
 
   // Loads every row into table (which must be empty) and returns the checkpoint seq (0 when
-  // nothing was ever saved). Corruption when a row does not decode.
+  // nothing was ever saved). Corruption when a row does not decode or the rows are of another
+  // projection format (the caller rebuilds from the log).
   core::Result<std::uint64_t> Load(TokenTable& table) const;
 
   // Writes the given rows and the checkpoint atomically (not fsync'd; see the recovery rule).
@@ -34,6 +39,13 @@ class ProjectionStore {
 
   // Replaces everything with table's rows at checkpoint, in one fsync'd batch (after a rebuild).
   core::Status SaveAll(const TokenTable& table, std::uint64_t checkpoint);
+
+  // The id of the token whose secret has this digest, from the saved rows. NotFound when none
+  // (the rows of the last group may not be saved yet: see ledger.h).
+  core::Result<std::string> FindByDigest(const core::Sha256Digest& digest) const;
+
+  // Visits every saved digest -> id pair (the verifier compares them with a replay).
+  core::Status ScanDigests(const std::function<void(const core::Sha256Digest&, std::string_view)>& visit) const;
 
  private:
   // Adds rows and the checkpoint to batch and writes it.

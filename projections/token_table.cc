@@ -14,6 +14,21 @@ core::Result<StatusFilter> ParseStatusFilter(std::string_view text) {
   return core::Status::InvalidArgument("status must be active, revoked, expired or all");
 }
 
+std::optional<TokenRecord> RecordAsOf(const TokenRecord& record, std::uint64_t seq) {
+  if (record.created_seq > seq) return std::nullopt;
+  TokenRecord r = record;
+  if (r.last_seq > seq) {
+    // The end event came later: the token was still recorded as active then.
+    r.status = TokenStatus::kActive;
+    r.revoked_at = 0;
+    r.revoked_by.clear();
+    r.revoke_reason.clear();
+    r.expired_at = 0;
+    r.last_seq = r.created_seq;
+  }
+  return r;
+}
+
 core::Status TokenTable::Restore(TokenRecord record) {
   std::string id = record.id;
   auto [it, inserted] = by_id_.try_emplace(std::move(id), std::move(record));
@@ -78,18 +93,28 @@ const TokenRecord* TokenTable::Find(std::string_view id) const {
 }
 
 TokenTable::Page TokenTable::List(std::string_view ns, StatusFilter filter, size_t limit,
-                                  std::optional<std::uint64_t> cursor, core::Timestamp now) const {
+                                  std::optional<std::uint64_t> cursor, core::Timestamp now,
+                                  std::optional<AsOf> as_of) const {
   Page page;
   auto ns_it = by_namespace_.find(ns);
   if (ns_it == by_namespace_.end() || limit == 0) return page;
   const auto& order = ns_it->second;
+  // Only tokens created below the bound: the cursor's, and as_of's (created by then).
+  std::optional<std::uint64_t> bound = cursor;
+  if (as_of && (!bound || as_of->seq < *bound)) bound = as_of->seq + 1;
+  if (as_of) now = as_of->time;
   auto end = order.end();
-  if (cursor) {
-    end = std::lower_bound(order.begin(), order.end(), *cursor,
+  if (bound) {
+    end = std::lower_bound(order.begin(), order.end(), *bound,
                            [](const TokenRecord* r, std::uint64_t seq) { return r->created_seq < seq; });
   }
+  std::optional<TokenRecord> then;
   for (auto it = end; it != order.begin();) {
     const TokenRecord* r = *--it;
+    if (as_of && r->last_seq > as_of->seq) {
+      then = RecordAsOf(*r, as_of->seq);
+      r = &*then;
+    }
     TokenStatus status = events::EffectiveStatus(r->status, r->expires_at, now);
     bool wanted = filter == StatusFilter::kAll ||
                   (filter == StatusFilter::kActive && status == TokenStatus::kActive) ||

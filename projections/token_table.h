@@ -35,6 +35,18 @@ struct TokenRecord {
   bool operator==(const TokenRecord&) const = default;
 };
 
+// The record as the ledger held it right after event `seq`, or nullopt when the token was
+// created later. Exact because a token has at most two events (its creation and its end), both
+// numbered in the record: a replay cut at seq yields the same record.
+std::optional<TokenRecord> RecordAsOf(const TokenRecord& record, std::uint64_t seq);
+
+// A point in the ledger's history: the state after event `seq`, with expiry judged at `time`
+// (a token is invalid at and after expires_at whether or not token.expired was written yet).
+struct AsOf {
+  std::uint64_t seq = 0;
+  core::Timestamp time = 0;
+};
+
 enum class StatusFilter { kAll, kActive, kRevoked, kExpired };
 
 // Parses "all", "active", "revoked", "expired".
@@ -70,9 +82,10 @@ class TokenTable {
     std::optional<std::uint64_t> next_cursor;  // created_seq to continue below; none at the end
   };
   // Tokens of ns, newest first, whose effective status at `now` passes filter, starting below
-  // created_seq `cursor` when given; at most limit of them.
-  Page List(std::string_view ns, StatusFilter filter, size_t limit,
-            std::optional<std::uint64_t> cursor, core::Timestamp now) const;
+  // created_seq `cursor` when given; at most limit of them. With as_of, the tokens and their
+  // records as they stood then (see RecordAsOf), judged at as_of->time instead of now.
+  Page List(std::string_view ns, StatusFilter filter, size_t limit, std::optional<std::uint64_t> cursor,
+            core::Timestamp now, std::optional<AsOf> as_of = std::nullopt) const;
 
   // Equal iff every token record is equal (the namespace ordering is derived from them).
   bool operator==(const TokenTable& other) const { return by_id_ == other.by_id_; }

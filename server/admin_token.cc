@@ -1,8 +1,6 @@
 #include "server/admin_token.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -17,20 +15,8 @@ namespace {
 core::Status CreateTokenFile(const std::string& path) {
   auto secret = core::RandomBase62(43);
   if (!secret.ok()) return secret.status();
-  std::string content = "tladm_" + *secret + "\n";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    if (errno == EEXIST) return core::Status::Ok();  // another process won the race; read theirs
-    return core::Status::IoError("cannot create admin token file " + path + ": " + std::strerror(errno));
-  }
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-            ::fsync(fd) == 0;
-  int saved = errno;
-  ::close(fd);
-  if (!ok) {
-    ::unlink(path.c_str());
-    return core::Status::IoError("cannot write admin token file " + path + ": " + std::strerror(saved));
-  }
+  core::Status created = core::CreateSecretFile(path, "tladm_" + *secret + "\n");
+  if (!created.ok()) return core::Status(created.code(), "admin token file: " + created.message());
   core::Log(core::LogLevel::kInfo, "created admin token file " + path + " (mode 0600)");
   return core::Status::Ok();
 }
