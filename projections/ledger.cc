@@ -482,7 +482,7 @@ void Ledger::SaveProjection(const std::vector<events::Event>& appended) {
     // The persisted projection would now miss rows under a newer checkpoint; refusing writes
     // keeps it consistent (a restart rebuilds from the log, which holds everything).
     projection_failed_.store(true);
-    core::Log(core::LogLevel::kError, "projection save failed, refusing writes: " + saved.ToString());
+    core::Log(core::LogLevel::kError, "projection save failed; the ledger refuses writes: " + saved.ToString());
   }
 }
 

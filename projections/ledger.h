@@ -141,6 +141,7 @@ class Ledger {
   // InvalidArgument for a seq beyond the head.
   core::Result<events::SignedHead> SignHead(std::optional<std::uint64_t> seq = std::nullopt) const;
   bool can_sign() const { return options_.signing_key != nullptr; }
+  const core::SigningKey* signing_key() const { return options_.signing_key; }
 
   // False once a write failed (every write is refused until restart) or after Stop().
   bool writable() const;

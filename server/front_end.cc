@@ -75,12 +75,14 @@ class Connection {
 // What every connection shares: options, handlers, the shutdown flag and the live connections.
 struct SharedState {
   SharedState(FrontEndOptions o, Router& r, const projections::Ledger& l, const AccessControl& a, ServerMetrics& m)
-      : options(std::move(o)), router(r), ledger(l), access(a), metrics(m) {}
+      : options(std::move(o)), router(r), ledger(l), access(a), metrics(m), workers(2) {}
   FrontEndOptions options;
   Router& router;
   const projections::Ledger& ledger;
   const AccessControl& access;
   ServerMetrics& metrics;
+  // Produces streamed bodies (RocksDB scans): blocking work kept off the I/O threads.
+  net::thread_pool workers;
   std::atomic<bool> stopping{false};
   std::mutex connections_mutex;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> connections;
@@ -181,14 +183,20 @@ void Serialize(const HttpResponse& r, unsigned version, bool close, bool head_on
   out.append(digits, end).append(" ");
   beast::string_view reason = http::obsolete_reason(static_cast<http::status>(r.status));
   out.append(reason.data(), reason.size()).append("\r\nServer: tokenledgerd\r\nContent-Type: ");
-  out.append(r.content_type).append("\r\nContent-Length: ");
-  auto [end2, ec2] = std::to_chars(digits, digits + sizeof digits, r.body.size());
-  out.append(digits, end2).append("\r\n");
-  out.append(r.headers);
+  out.append(r.content_type);
+  if (r.stream) {
+    // HTTP/1.0 has no chunked encoding: the end of the body is the end of the connection.
+    if (version != 10) out.append("\r\nTransfer-Encoding: chunked");
+  } else {
+    out.append("\r\nContent-Length: ");
+    auto [end2, ec2] = std::to_chars(digits, digits + sizeof digits, r.body.size());
+    out.append(digits, end2);
+  }
+  out.append("\r\n").append(r.headers);
   if (close) out.append("Connection: close\r\n");
   else if (version == 10) out.append("Connection: keep-alive\r\n");
   out.append("\r\n");
-  if (!head_only) out.append(r.body);
+  if (!head_only && !r.stream) out.append(r.body);
 }
 
 template <class Stream>
@@ -353,11 +361,50 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   }
 
   void DoWrite() {
-    bool close = response_.close || !keep_alive_ || state_.stopping.load();
+    bool close = response_.close || !keep_alive_ || state_.stopping.load() ||
+                 (response_.stream && version_ == 10);
     Serialize(response_, version_, close, head_only_, out_);
+    if (response_.stream && !head_only_) return WriteStreamPiece(close);
     SetDeadline(state_.options.write_timeout);
     net::async_write(stream_, net::buffer(out_), [self = this->shared_from_this(), close](beast::error_code ec, std::size_t) {
       self->OnWrite(ec, close);
+    });
+  }
+
+  // A streamed body: out_ holds what is not sent yet (the head, at first); the next piece is
+  // produced on a worker thread, then framed as a chunk and written with it.
+  void WriteStreamPiece(bool close) {
+    ClearDeadline();  // producing a piece is our own work, bounded by its size
+    // The guard keeps this connection's context running while the worker holds the piece.
+    net::post(state_.workers, [self = this->shared_from_this(), close,
+                               work = net::make_work_guard(stream_.get_executor())] {
+      self->piece_.clear();
+      auto more = self->response_.stream->Next(self->piece_);
+      net::dispatch(self->stream_.get_executor(), [self, close, more = std::move(more)] {
+        if (!more.ok()) {
+          core::Log(core::LogLevel::kError, "streamed response aborted: " + more.status().ToString());
+          return self->CloseSocket();
+        }
+        // Shutting down: an export could take minutes; the client sees the body cut short.
+        if (*more && self->state_.stopping.load()) return self->CloseSocket();
+        bool chunked = self->version_ != 10;
+        if (chunked && !self->piece_.empty()) {
+          char size[20];
+          auto [end, ec] = std::to_chars(size, size + sizeof size, self->piece_.size(), 16);
+          self->out_.append(size, end).append("\r\n").append(self->piece_).append("\r\n");
+        } else if (!chunked) {
+          self->out_.append(self->piece_);
+        }
+        if (!*more && chunked) self->out_.append("0\r\n\r\n");
+        self->SetDeadline(self->state_.options.write_timeout);
+        net::async_write(self->stream_, net::buffer(self->out_),
+                         [self, close, last = !*more](beast::error_code ec, std::size_t) {
+                           self->out_.clear();
+                           if (ec) return self->DoClose();
+                           if (last) return self->OnWrite(ec, close);
+                           self->WriteStreamPiece(close);
+                         });
+      });
     });
   }
 
@@ -393,6 +440,7 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   HttpRequest request_;
   HttpResponse response_;
   std::string out_;
+  std::string piece_;  // a streamed body's next piece, filled on a worker thread
   std::optional<RequestParser> parser_;
   DeferFn defer_;
   bool keep_alive_ = true;
@@ -597,6 +645,7 @@ class FrontEnd::Impl {
     for (size_t i = 1; i < contexts_.size(); ++i) threads.emplace_back([this, i] { contexts_[i]->run(); });
     contexts_[0]->run();
     for (auto& t : threads) t.join();
+    state_.workers.join();
   }
 
   // Every 250 ms: closes connections past their read or write deadline. Stops once shutting

@@ -40,6 +40,7 @@ void HttpResponse::Reset() {
   content_type = "application/json";
   body.clear();
   headers.clear();
+  stream.reset();
   close = false;
 }
 

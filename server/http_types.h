@@ -5,9 +5,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/status.h"
 
 namespace tokenledger::server {
 
@@ -26,10 +29,24 @@ struct HttpRequest {
   void Clear();
 };
 
+// A response body produced piece by piece (event feeds, exports), so memory stays flat
+// whatever its size. The front end calls Next on a worker thread, never on an I/O thread, and
+// one call at a time; it sends the pieces with chunked transfer encoding.
+class BodyStream {
+ public:
+  virtual ~BodyStream() = default;
+  // Appends the next piece to out (empty on entry). Returns true while more pieces follow,
+  // false after the last (which may be empty). An error aborts the response: the connection is
+  // closed without the chunked body's end, so the client sees it cut short, never a truncated
+  // body that looks whole.
+  virtual core::Result<bool> Next(std::string& out) = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string_view content_type = "application/json";  // always a string literal
   std::string body;
+  std::shared_ptr<BodyStream> stream;  // set: the body is streamed from it (body unused)
   std::string headers;  // extra header lines, each "Name: value\r\n" (see AddHeader)
   bool close = false;   // close the connection after this response
 

@@ -1,12 +1,14 @@
 // tokenledgerd: wires flags -> ledger (RocksDB + projections) -> router -> network front end.
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <thread>
 
 #include "core/log.h"
 #include "core/secret_file.h"
+#include "core/signing.h"
 #include "projections/ledger.h"
 #include "server/access_control.h"
 #include "server/admin_token.h"
@@ -50,7 +52,8 @@ bool SplitListen(const std::string& listen, std::string& host, std::uint16_t& po
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string data_dir, listen, admin_token_file, log_level, tls_cert, tls_key, validator_token_file, resp_listen;
+  std::string data_dir, listen, admin_token_file, log_level, tls_cert, tls_key, validator_token_file, resp_listen,
+      signing_key_file;
   int max_lifetime_days = 0, threads = 0;
   po::options_description options(kUsage);
   options.add_options()
@@ -58,6 +61,7 @@ int main(int argc, char** argv) {
       ("data-dir", po::value(&data_dir)->default_value("./data"), "RocksDB data directory (created if missing)")
       ("listen", po::value(&listen)->default_value("127.0.0.1:8080"), "HOST:PORT to serve on; port 0 picks a free port")
       ("admin-token-file", po::value(&admin_token_file), "file holding the admin bearer token; created with mode 0600 and a fresh secret if missing (default DATA_DIR/admin.token)")
+      ("signing-key-file", po::value(&signing_key_file), "Ed25519 private key (PEM, PKCS#8) that signs the ledger head for offline verification; created with mode 0600 if missing (default DATA_DIR/signing.key)")
       ("max-lifetime-days", po::value(&max_lifetime_days)->default_value(projections::kDefaultMaxLifetimeDays), "longest token lifetime in days, 1-366; never more than one calendar year")
       ("threads", po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())), "I/O threads")
       ("log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error")
@@ -117,8 +121,24 @@ int main(int argc, char** argv) {
     validator_token = std::move(token).value();
   }
 
+  // The data dir holds secrets (the admin token, the signing key): only its owner may enter.
+  std::error_code dir_error;
+  if (std::filesystem::create_directories(data_dir, dir_error))
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, dir_error);
+  if (dir_error) {
+    std::cerr << "tokenledgerd: cannot create data dir " << data_dir << ": " << dir_error.message() << "\n";
+    return 1;
+  }
+  if (signing_key_file.empty()) signing_key_file = data_dir + "/signing.key";
+  auto signing_key = core::SigningKey::LoadOrCreate(signing_key_file);
+  if (!signing_key.ok()) {
+    std::cerr << "tokenledgerd: --signing-key-file: " << signing_key.status().message() << "\n";
+    return 1;
+  }
+
   projections::LedgerOptions ledger_options;
   ledger_options.data_dir = data_dir;
+  ledger_options.signing_key = &*signing_key;
   ledger_options.max_lifetime_days = max_lifetime_days;
   auto ledger = projections::Ledger::Open(ledger_options);
   if (!ledger.ok()) {

@@ -13,6 +13,8 @@
 #include "core/names.h"
 #include "core/time_format.h"
 #include "core/token_format.h"
+#include "events/event_export.h"
+#include "events/event_json.h"
 
 namespace tokenledger::server {
 namespace json = boost::json;
@@ -214,9 +216,19 @@ const std::vector<Router::Route>& Router::Routes() {
       {"batch_revoke", "POST", {"v1", "namespaces", ":ns", "tokens", "revoke"}, &Router::HandleBatchRevoke, true},
       {"get", "GET", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleGet, true},
       {"revoke", "DELETE", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleDelete, true},
+      {"events", "GET", {"v1", "events"}, &Router::HandleEvents, true},
+      {"history", "GET", {"v1", "tokens", ":id", "history"}, &Router::HandleHistory, true},
+      {"export", "GET", {"v1", "export"}, &Router::HandleExport, true},
+      {"ledger_head", "GET", {"v1", "ledger", "head"}, &Router::HandleLedgerHead, true},
   };
   return routes;
 }
+
+namespace {
+bool HasNamespace(const std::vector<std::string_view>& pattern) {
+  return std::find(pattern.begin(), pattern.end(), ":ns") != pattern.end();
+}
+}  // namespace
 
 std::vector<std::string_view> Router::RouteNames() {
   std::vector<std::string_view> names;
@@ -309,7 +321,7 @@ bool Router::Dispatch(size_t index, const HttpRequest& request, const Params& pa
   Reply reply(metrics_, index, response, defer);
   if (route.admin && !access_.IsAdmin(AccessControl::BearerCredential(request.authorization))) {
     reply.Set(ErrorResponse(401, "unauthorized", "a valid admin bearer token is required"));
-  } else if (route.admin && !core::ValidateNamespace(params.ns).ok()) {
+  } else if (route.admin && HasNamespace(route.pattern) && !core::ValidateNamespace(params.ns).ok()) {
     reply.Set(ErrorResponse(400, "invalid_namespace", core::ValidateNamespace(params.ns).message()));
   } else if (route.admin && request.has_actor && !core::ValidateActor(request.actor).ok()) {
     reply.Set(ErrorResponse(400, "invalid_actor", core::ValidateActor(request.actor).message()));
@@ -384,8 +396,9 @@ bool IsFormContentType(std::string_view content_type) {
 
 }  // namespace
 
-void Router::HandleValidate(const HttpRequest& request, const Params&, Reply& reply) {
+void Router::HandleValidate(const HttpRequest& request, const Params& params, Reply& reply) {
   auto start = std::chrono::steady_clock::now();
+  std::string as_of_query;  // empty (no allocation) unless ?as_of= is given
   if (!MayValidate(request)) return reply.Set(ErrorResponse(401, "unauthorized", kValidatorRequired));
   // Parsed into a stack buffer: the validation path does not allocate for the JSON tree.
   std::array<unsigned char, 4096> buffer;
@@ -408,6 +421,27 @@ void Router::HandleValidate(const HttpRequest& request, const Params&, Reply& re
     core::Status s = core::ValidateNamespace(*ns);
     if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_namespace", s.message()));
   }
+  // "as_of" in the body (a seq or an RFC 3339 string) or the query: the audit question.
+  std::optional<std::string_view> as_of;
+  char as_of_digits[24];
+  if (const json::value* a = o->if_contains("as_of"); a != nullptr && !a->is_null()) {
+    if (a->is_string()) {
+      as_of = a->get_string();
+    } else if (a->is_uint64() || (a->is_int64() && a->get_int64() >= 0)) {
+      std::uint64_t seq = a->is_uint64() ? a->get_uint64() : static_cast<std::uint64_t>(a->get_int64());
+      auto [end, ec] = std::to_chars(as_of_digits, as_of_digits + sizeof as_of_digits, seq);
+      as_of = std::string_view(as_of_digits, end - as_of_digits);
+    } else {
+      return reply.Set(ErrorResponse(400, "invalid_as_of", "\"as_of\" must be a seq or an RFC 3339 time"));
+    }
+  }
+  for (auto param : params.query) {
+    if (*param.key != std::string_view("as_of")) continue;  // other parameters are ignored, as before
+    if (as_of) return reply.Set(ErrorResponse(400, "invalid_as_of", "as_of is given more than once"));
+    as_of_query = param.value.decode();
+    as_of = as_of_query;
+  }
+  if (as_of) return ValidateAsOf(token->get_string(), ns, *as_of, reply);
   projections::ActiveToken active;
   // A token of another namespace is simply inactive here (no reason is given).
   projections::Validity validity = ledger_.Validate(token->get_string(), ns, &active);
@@ -544,6 +578,7 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
   projections::StatusFilter filter = projections::StatusFilter::kAll;
   size_t limit = kDefaultListLimit;
   std::optional<std::uint64_t> cursor;
+  std::optional<projections::AsOf> as_of;
   for (auto param : params.query) {
     std::string key = param.key.decode(), value = param.value.decode();
     if (key == "status") {
@@ -560,13 +595,15 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
       if (!cursor || *cursor == 0)
         return reply.Set(ErrorResponse(400, "invalid_cursor", "cursor must be a next_cursor from a previous page"));
     } else if (key == "as_of") {
-      return reply.Set(ErrorResponse(400, "unsupported", "as_of is not supported by this version yet"));
+      auto point = ResolveAsOf(value);
+      if (!point.ok()) return reply.Set(ErrorResponse(400, "invalid_as_of", point.status().message()));
+      as_of = *point;
     } else {
       return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
     }
   }
-  auto page = ledger_.List(params.ns, filter, limit, cursor);
-  core::Timestamp now = ledger_.clock().Now();
+  auto page = ledger_.List(params.ns, filter, limit, cursor, as_of);
+  core::Timestamp now = as_of ? as_of->time : ledger_.clock().Now();
   json::array tokens;
   tokens.reserve(page.tokens.size());
   for (const TokenRecord& r : page.tokens) tokens.push_back(TokenJson(r, now));
@@ -638,6 +675,172 @@ void Router::HandleBatchRevoke(const HttpRequest& request, const Params& params,
       results.push_back(json::object{{"id", outcome.id}, {"result", projections::RevokeResultName(outcome.result)}});
     respond(JsonResponse(200, json::object{{"results", std::move(results)}}));
   });
+}
+
+core::Result<projections::AsOf> Router::ResolveAsOf(std::string_view text) const {
+  auto point = events::ParseLedgerPoint(text);
+  if (!point.ok()) return core::Status::InvalidArgument("as_of: " + point.status().message());
+  return point->seq ? ledger_.AsOfSeq(*point->seq) : ledger_.AsOfTime(point->time);
+}
+
+void Router::ValidateAsOf(std::string_view token, std::optional<std::string_view> ns, std::string_view as_of,
+                          Reply& reply) {
+  auto point = ResolveAsOf(as_of);
+  if (!point.ok()) return reply.Set(ErrorResponse(400, "invalid_as_of", point.status().message()));
+  auto record = ledger_.ValidateAsOf(token, ns, *point);
+  if (!record.ok()) return reply.Set(StatusResponse(record.status()));
+  if (!record->has_value()) return reply.Set(JsonResponse(200, json::object{{"active", false}}));
+  const TokenRecord& r = **record;
+  reply.Set(JsonResponse(200, json::object{{"active", true},
+                                           {"token_id", r.id},
+                                           {"namespace", r.namespace_id},
+                                           {"expires_at", core::FormatRfc3339(r.expires_at)},
+                                           {"as_of_seq", point->seq}}));
+}
+
+namespace {
+
+// A streamed body of events (the feed or an export) read from the log piece by piece.
+class EventStream final : public BodyStream {
+ public:
+  explicit EventStream(std::unique_ptr<events::EventExporter> exporter) : exporter_(std::move(exporter)) {}
+  core::Result<bool> Next(std::string& out) override { return exporter_->Next(out); }
+
+ private:
+  std::unique_ptr<events::EventExporter> exporter_;
+};
+
+HttpResponse StreamedEvents(std::unique_ptr<events::EventExporter> exporter, std::string_view content_type) {
+  HttpResponse r;
+  r.content_type = content_type;
+  r.stream = std::make_shared<EventStream>(std::move(exporter));
+  return r;
+}
+
+constexpr std::string_view kNdjson = "application/x-ndjson";
+
+}  // namespace
+
+// The catch-up subscription: events after `after`, streamed; with wait, held until one exists.
+void Router::HandleEvents(const HttpRequest&, const Params& params, Reply& reply) {
+  std::uint64_t after = 0, limit = kDefaultEventsLimit, wait = 0;
+  std::optional<std::string> ns;
+  for (auto param : params.query) {
+    std::string key = param.key.decode(), value = param.value.decode();
+    auto number = ParseUint(value);
+    if (key == "after") {
+      if (!number) return reply.Set(ErrorResponse(400, "invalid_argument", "after must be a seq (0 or more)"));
+      after = *number;
+    } else if (key == "limit") {
+      if (!number || *number < 1 || *number > kMaxEventsLimit)
+        return reply.Set(ErrorResponse(400, "invalid_argument", "limit must be 1-1000000"));
+      limit = *number;
+    } else if (key == "wait") {
+      if (!number || *number > kMaxWaitSeconds)
+        return reply.Set(ErrorResponse(400, "invalid_argument", "wait must be 0-60 seconds"));
+      wait = *number;
+    } else if (key == "namespace") {
+      core::Status valid = core::ValidateNamespace(value);
+      if (!valid.ok()) return reply.Set(ErrorResponse(400, "invalid_namespace", valid.message()));
+      ns = value;
+    } else {
+      return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
+    }
+  }
+  const events::EventStore& store = ledger_.event_store();
+  auto respond_now = [&store, after, limit, ns]() {
+    events::ExportRange range{after + 1, store.head_seq(), ns, limit};
+    HttpResponse r = StreamedEvents(
+        std::make_unique<events::EventExporter>(store, events::ExportFormat::kNdjson, range), kNdjson);
+    r.AddHeader("X-Ledger-Head", std::to_string(range.last_seq));
+    return r;
+  };
+  if (wait == 0) return reply.Set(respond_now());
+  auto deadline = projections::EventWaiters::Clock::now() + std::chrono::seconds(wait);
+  ledger_.WaitForEvents(after, ns, deadline, [respond = reply.Later(), respond_now](bool arrived) {
+    if (arrived) return respond(respond_now());
+    // Timed out (or shutting down): an empty page; the consumer asks again from the same seq.
+    HttpResponse r;
+    r.content_type = kNdjson;
+    respond(std::move(r));
+  });
+}
+
+void Router::HandleHistory(const HttpRequest&, const Params& params, Reply& reply) {
+  auto history = core::IsWellFormedTokenId(params.id) ? ledger_.History(params.id)
+                                                       : core::Status::NotFound("no such token");
+  if (!history.ok()) {
+    if (history.status().code() == core::StatusCode::kNotFound)
+      return reply.Set(ErrorResponse(404, "token_not_found", "no such token"));
+    return reply.Set(StatusResponse(history.status()));
+  }
+  const events::Event& created = history->front();
+  std::string& out = reply.response().body;
+  // Ids and namespaces need no JSON escaping (their syntax excludes it).
+  out.append(R"({"token_id":")").append(events::TokenIdOf(created.payload));
+  out.append(R"(","namespace":")").append(events::NamespaceOf(created.payload)).append(R"(","events":[)");
+  for (size_t i = 0; i < history->size(); ++i) {
+    if (i > 0) out.push_back(',');
+    events::AppendEventJson((*history)[i], out);
+  }
+  out.append("]}");
+}
+
+void Router::HandleExport(const HttpRequest&, const Params& params, Reply& reply) {
+  events::ExportFormat format = events::ExportFormat::kJsonl;
+  std::optional<events::LedgerPoint> from, to;
+  std::optional<std::string> ns;
+  for (auto param : params.query) {
+    std::string key = param.key.decode(), value = param.value.decode();
+    if (key == "format") {
+      auto f = events::ParseExportFormat(value);
+      if (!f.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", f.status().message()));
+      format = *f;
+    } else if (key == "from" || key == "to") {
+      auto point = events::ParseLedgerPoint(value);
+      if (!point.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", key + ": " + point.status().message()));
+      (key == "from" ? from : to) = *point;
+    } else if (key == "namespace") {
+      core::Status valid = core::ValidateNamespace(value);
+      if (!valid.ok()) return reply.Set(ErrorResponse(400, "invalid_namespace", valid.message()));
+      ns = value;
+    } else {
+      return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
+    }
+  }
+  const events::EventStore& store = ledger_.event_store();
+  auto range = events::ResolveRange(store, store.head_seq(), from, to);
+  if (!range.ok()) return reply.Set(StatusResponse(range.status()));
+  range->namespace_id = ns;
+  events::EventExporter::SignFn sign;
+  if (ledger_.can_sign()) {
+    const core::Clock* clock = &ledger_.clock();
+    const core::SigningKey* key = ledger_.signing_key();
+    sign = [clock, key](std::uint64_t seq, const core::Sha256Digest& hash) -> core::Result<events::SignedHead> {
+      return events::SignHead(*key, seq, hash, clock->Now());
+    };
+  }
+  bool csv = format == events::ExportFormat::kCsv;
+  std::string first = std::to_string(range->first_seq), last = std::to_string(range->last_seq);
+  HttpResponse r = StreamedEvents(std::make_unique<events::EventExporter>(store, format, *range, std::move(sign)),
+                                  csv ? "text/csv; charset=utf-8" : kNdjson);
+  r.AddHeader("Content-Disposition", "attachment; filename=\"tokenledger-" + first + "-" + last +
+                                         (csv ? ".csv\"" : ".jsonl\""));
+  r.AddHeader("X-Ledger-Export-Range", first + "-" + last);
+  reply.Set(std::move(r));
+}
+
+void Router::HandleLedgerHead(const HttpRequest&, const Params& params, Reply& reply) {
+  std::optional<std::uint64_t> seq;
+  for (auto param : params.query) {
+    std::string key = param.key.decode(), value = param.value.decode();
+    if (key != "seq") return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
+    seq = ParseUint(value);
+    if (!seq) return reply.Set(ErrorResponse(400, "invalid_argument", "seq must be a number"));
+  }
+  auto head = ledger_.SignHead(seq);
+  if (!head.ok()) return reply.Set(StatusResponse(head.status()));
+  reply.response().body = events::SignedHeadJson(*head);
 }
 
 }  // namespace tokenledger::server

@@ -17,6 +17,9 @@ namespace tokenledger::server {
 
 inline constexpr size_t kMaxListLimit = 1000;
 inline constexpr size_t kDefaultListLimit = 100;
+inline constexpr std::uint64_t kDefaultEventsLimit = 1000;
+inline constexpr std::uint64_t kMaxEventsLimit = 1000000;
+inline constexpr std::uint64_t kMaxWaitSeconds = 60;
 
 // Hands out the Responder for an answer that comes later, from another thread.
 using DeferFn = std::function<Responder()>;
@@ -60,6 +63,14 @@ class Router {
   void HandleGet(const HttpRequest&, const Params&, Reply&);
   void HandleDelete(const HttpRequest&, const Params&, Reply&);
   void HandleBatchRevoke(const HttpRequest&, const Params&, Reply&);
+  void HandleEvents(const HttpRequest&, const Params&, Reply&);
+  void HandleHistory(const HttpRequest&, const Params&, Reply&);
+  void HandleExport(const HttpRequest&, const Params&, Reply&);
+  void HandleLedgerHead(const HttpRequest&, const Params&, Reply&);
+  // POST /v1/validate with as_of: "was this token valid then?" (reads RocksDB).
+  void ValidateAsOf(std::string_view token, std::optional<std::string_view> ns, std::string_view as_of, Reply&);
+  // Resolves an as_of value (a seq or an RFC 3339 time) against the ledger.
+  core::Result<projections::AsOf> ResolveAsOf(std::string_view text) const;
 
   bool Dispatch(size_t index, const HttpRequest& request, const Params& params, HttpResponse& response,
                 const DeferFn& defer);

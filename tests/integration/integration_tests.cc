@@ -251,7 +251,7 @@ BOOST_AUTO_TEST_CASE(a_failed_disk_write_refuses_all_later_writes_and_loses_noth
   BOOST_TEST(ready.body.find("writes_refused") != std::string::npos);
   // Validation keeps working from memory.
   BOOST_TEST(s.Valid(acknowledged.front()));
-  BOOST_TEST(ReadFile(s.log).find("refuses writes") != std::string::npos);
+  BOOST_TEST(ReadFile(s.log).find("refuses writes") != std::string::npos, ReadFile(s.log));
 
   s.server->Signal(SIGKILL);
   s.server->Wait();
