@@ -15,9 +15,11 @@
 #include "core/token_format.h"
 #include "events/event_export.h"
 #include "events/event_json.h"
+#include "projections/token_json.h"
 
 namespace tokenledger::server {
 namespace json = boost::json;
+using projections::TokenJson;
 using projections::TokenRecord;
 
 namespace {
@@ -51,22 +53,6 @@ HttpResponse StatusResponse(const core::Status& s) {
     return ErrorResponse(500, "internal", "internal error; see the server log");
   }
   return ErrorResponse(HttpStatusOf(s), core::StatusCodeName(s.code()), s.message());
-}
-
-json::object TokenJson(const TokenRecord& r, core::Timestamp now) {
-  json::object o;
-  o["id"] = r.id;
-  o["namespace"] = r.namespace_id;
-  o["name"] = r.name;
-  o["created_at"] = core::FormatRfc3339(r.created_at);
-  o["expires_at"] = core::FormatRfc3339(r.expires_at);
-  o["status"] = events::TokenStatusName(events::EffectiveStatus(r.status, r.expires_at, now));
-  o["created_by"] = r.created_by;
-  if (r.status == events::TokenStatus::kRevoked) {
-    o["revoked_at"] = core::FormatRfc3339(r.revoked_at);
-    o["revoked_by"] = r.revoked_by;
-  }
-  return o;
 }
 
 // Parses a JSON object body with a depth limit; the body size is already bounded by the server.

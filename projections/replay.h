@@ -1,0 +1,21 @@
+// Rebuilding the token projection from the log: the "full replay" every projection must equal,
+// and the replay cut at a seq that answers "what did the ledger hold then?".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "core/status.h"
+#include "events/event_store.h"
+#include "projections/token_table.h"
+
+namespace tokenledger::projections {
+
+// Applies events first_seq..last_seq (inclusive; up to the log's end if it is shorter) to
+// table, in order. Corruption when an event does not decode or contradicts the table.
+// progress, if given, is called with the number of events applied every 65,536 events.
+// Returns the number of events applied.
+core::Result<std::uint64_t> Replay(const events::EventStore& store, std::uint64_t first_seq, std::uint64_t last_seq,
+                                   TokenTable& table, const std::function<void(std::uint64_t)>& progress = nullptr);
+
+}  // namespace tokenledger::projections

@@ -1,0 +1,23 @@
+#include "projections/token_json.h"
+
+#include "core/time_format.h"
+
+namespace tokenledger::projections {
+
+boost::json::object TokenJson(const TokenRecord& r, core::Timestamp now) {
+  boost::json::object o;
+  o["id"] = r.id;
+  o["namespace"] = r.namespace_id;
+  o["name"] = r.name;
+  o["created_at"] = core::FormatRfc3339(r.created_at);
+  o["expires_at"] = core::FormatRfc3339(r.expires_at);
+  o["status"] = events::TokenStatusName(events::EffectiveStatus(r.status, r.expires_at, now));
+  o["created_by"] = r.created_by;
+  if (r.status == events::TokenStatus::kRevoked) {
+    o["revoked_at"] = core::FormatRfc3339(r.revoked_at);
+    o["revoked_by"] = r.revoked_by;
+  }
+  return o;
+}
+
+}  // namespace tokenledger::projections
