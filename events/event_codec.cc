@@ -53,28 +53,53 @@ std::string EncodeStored(const Event& event) {
   return out;
 }
 
+// The archive reads the endianness byte that heads every event once, at construction, from a
+// one-byte stream; each Decode then points the stream past that byte of the next event.
+struct StoredEventDecoder::Archive {
+  static constexpr char kLittleEndian[] = "\x01";
+  ByteViewStream stream{std::string_view(kLittleEndian, 1)};
+  cereal::PortableBinaryInputArchive archive{stream};
+};
+
+StoredEventDecoder::StoredEventDecoder() : archive_(std::make_unique<Archive>()) {}
+StoredEventDecoder::~StoredEventDecoder() = default;
+
 core::Result<Event> DecodeStored(std::string_view bytes) {
+  Event event;
+  StoredEventDecoder decoder;
+  core::Status s = decoder.Decode(bytes, event);
+  if (!s.ok()) return s;
+  return event;
+}
+
+core::Status StoredEventDecoder::Decode(std::string_view bytes, Event& event) {
   constexpr size_t kHashes = 64;
   if (bytes.size() <= kHashes || bytes.size() > kMaxStoredEventSize)
     return core::Status::Corruption("stored event has an impossible size");
   std::string_view canonical = bytes.substr(0, bytes.size() - kHashes);
-  Event event;
   std::copy_n(bytes.data() + canonical.size(), 32, event.prev_hash.begin());
   std::copy_n(bytes.data() + canonical.size() + 32, 32, event.hash.begin());
   if (core::Sha256Chained(event.prev_hash, canonical) != event.hash)
     return core::Status::Corruption("stored event does not match its hash");
+  // We write every event little-endian (the archive header byte 0x01).
+  if (canonical[0] != '\x01') return core::Status::Corruption("stored event is not little-endian");
   try {
-    ByteViewStream in(canonical);
-    cereal::PortableBinaryInputArchive ar(in);
+    ByteViewStream& in = archive_->stream;
+    in.Reset(canonical.substr(1));
+    cereal::PortableBinaryInputArchive& ar = archive_->archive;
     std::uint8_t tag = 0, version = 0;
     ar(event.seq, event.recorded_at, event.actor, tag, version);
     if (version != kSchemaVersion)
       return core::Status::Corruption("unknown event schema version " + std::to_string(version));
-    switch (tag) {
-      case kTagTokenCreated: event.payload = TokenCreated{}; break;
-      case kTagTokenRevoked: event.payload = TokenRevoked{}; break;
-      case kTagTokenExpired: event.payload = TokenExpired{}; break;
-      default: return core::Status::Corruption("unknown event type tag " + std::to_string(tag));
+    if (tag < kTagTokenCreated || tag > kTagTokenExpired)
+      return core::Status::Corruption("unknown event type tag " + std::to_string(tag));
+    // Keeps the payload (and its strings' capacity) when the type is the same as before.
+    if (event.payload.index() != static_cast<size_t>(tag - 1)) {
+      switch (tag) {
+        case kTagTokenCreated: event.payload = TokenCreated{}; break;
+        case kTagTokenRevoked: event.payload = TokenRevoked{}; break;
+        default: event.payload = TokenExpired{}; break;
+      }
     }
     std::visit([&](auto& e) { SerializePayload(ar, e); }, event.payload);
     if (!in.AtEnd())
@@ -82,7 +107,7 @@ core::Result<Event> DecodeStored(std::string_view bytes) {
   } catch (const std::exception& e) {
     return core::Status::Corruption(std::string("stored event does not decode: ") + e.what());
   }
-  return event;
+  return core::Status::Ok();
 }
 
 }  // namespace tokenledger::events

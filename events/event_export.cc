@@ -76,11 +76,12 @@ core::Result<bool> EventExporter::Next(std::string& out, size_t target_bytes) {
         failure = core::Status::Corruption("the log has a gap before seq " + std::to_string(seq));
         return false;
       }
-      auto event = DecodeStored(bytes);
-      if (!event.ok()) {
-        failure = core::Status::Corruption("event " + std::to_string(seq) + ": " + event.status().message());
+      core::Status decoded = decoder_.Decode(bytes, event_);
+      if (!decoded.ok()) {
+        failure = core::Status::Corruption("event " + std::to_string(seq) + ": " + decoded.message());
         return false;
       }
+      const Event* event = &event_;
       ++next_seq_;
       ++scanned_;
       last_hash_ = event->hash;

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "events/event_codec.h"
 #include "events/event_store.h"
 #include "events/signed_head.h"
 
@@ -70,6 +71,8 @@ class EventExporter {
   ExportFormat format_;
   ExportRange range_;
   SignFn sign_;
+  StoredEventDecoder decoder_;
+  Event event_;  // reused for every event
   std::uint64_t next_seq_;
   std::uint64_t written_ = 0, scanned_ = 0;
   core::Sha256Digest last_hash_{};

@@ -132,19 +132,20 @@ core::Status ScanStoredEvents(const Storage& storage, std::uint64_t from,
 core::Status EventStore::Scan(std::uint64_t from,
                               const std::function<bool(const Event&)>& visit) const {
   core::Status failure = core::Status::Ok();
+  StoredEventDecoder decoder;
+  Event event;
   core::Status s = ScanRaw(from, [&](std::uint64_t seq, std::string_view bytes) {
-    core::Result<Event> event = DecodeStored(bytes);
-    if (!event.ok()) {
-      failure = core::Status::Corruption("event " + std::to_string(seq) + ": " +
-                                         event.status().message());
+    core::Status decoded = decoder.Decode(bytes, event);
+    if (!decoded.ok()) {
+      failure = core::Status::Corruption("event " + std::to_string(seq) + ": " + decoded.message());
       return false;
     }
-    if (event->seq != seq) {
+    if (event.seq != seq) {
       failure = core::Status::Corruption("event under key " + std::to_string(seq) +
-                                         " says seq " + std::to_string(event->seq));
+                                         " says seq " + std::to_string(event.seq));
       return false;
     }
-    return visit(*event);
+    return visit(event);
   });
   return failure.ok() ? s : failure;
 }

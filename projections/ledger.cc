@@ -8,6 +8,7 @@
 #include "core/names.h"
 #include "core/token_format.h"
 #include "events/lifecycle_rules.h"
+#include "projections/replay.h"
 
 namespace tokenledger::projections {
 namespace {
@@ -77,16 +78,14 @@ core::Status Ledger::Load() {
     table_ = TokenTable();
   }
   loaded_checkpoint_ = rebuild ? 0 : *checkpoint;
-  core::Status apply_status = core::Status::Ok();
+  // Nothing saved yet (a log written by other means, or never checkpointed): as a rebuild.
+  if (loaded_checkpoint_ == 0) rebuild = true;
   std::unordered_set<std::string> touched;
-  core::Status scan = store_->Scan(loaded_checkpoint_ + 1, [&](const events::Event& e) {
-    apply_status = table_.Apply(e);
-    ++replayed_events_;
-    if (!rebuild) touched.insert(events::TokenIdOf(e.payload));
-    return apply_status.ok();
-  });
-  if (!scan.ok()) return scan;
-  if (!apply_status.ok()) return apply_status;
+  auto replayed = Replay(*store_, loaded_checkpoint_ + 1, head, table_, nullptr,
+                         rebuild ? std::function<void(const events::Event&)>()
+                                 : [&touched](const events::Event& e) { touched.insert(events::TokenIdOf(e.payload)); });
+  if (!replayed.ok()) return replayed.status();
+  replayed_events_ = *replayed;
   core::Log(core::LogLevel::kDebug, "log tail replayed: " + ms_since());
   core::Status saved = core::Status::Ok();
   if (rebuild) {
@@ -98,8 +97,9 @@ core::Status Ledger::Load() {
     saved = projection_store_->Save(changed, head);
   }
   if (!saved.ok()) return saved;
+  core::Log(core::LogLevel::kDebug, "projection rows saved: " + ms_since());
   std::unordered_map<std::string, std::uint64_t> namespace_heads;
-  for (const auto& [id, r] : table_.records()) {
+  for (const TokenRecord& r : table_.records()) {
     auto [it, inserted] = namespace_heads.try_emplace(r.namespace_id, r.last_seq);
     if (!inserted) it->second = std::max(it->second, r.last_seq);
   }
@@ -117,7 +117,7 @@ core::Status Ledger::Load() {
 
   std::vector<ExpiryItem> expiries;
   expiries.reserve(table_.size());
-  for (const auto& [id, r] : table_.records()) {
+  for (const TokenRecord& r : table_.records()) {
     if (r.status != events::TokenStatus::kActive) continue;
     core::Status indexed = index_.Insert(r.secret_digest, r.id, r.namespace_id, r.created_at, r.expires_at);
     if (!indexed.ok()) return indexed;

@@ -111,15 +111,16 @@ core::Result<VerifyReport> VerifyLedger(events::Storage& storage, const VerifyOp
   if (!chain_ok) return report;  // a replay of a broken log proves nothing more
   if (!(persisted == replayed)) {
     size_t shown = 0;
-    for (const auto& [id, record] : replayed.records()) {
+    for (const TokenRecord& record : replayed.records()) {
+      const std::string& id = record.id;
       const TokenRecord* other = persisted.Find(id);
       if (other == nullptr || !(*other == record)) {
         if (shown++ < 5) problem("projection differs from replay for token " + id);
       }
     }
-    for (const auto& [id, record] : persisted.records())
-      if (replayed.Find(id) == nullptr && shown++ < 10)
-        problem("projection holds token " + id + " that the log never created");
+    for (const TokenRecord& record : persisted.records())
+      if (replayed.Find(record.id) == nullptr && shown++ < 10)
+        problem("projection holds token " + record.id + " that the log never created");
     if (shown == 0) problem("projection differs from replay");
   }
   return report;

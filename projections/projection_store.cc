@@ -117,16 +117,49 @@ core::Status ProjectionStore::Save(const std::vector<const TokenRecord*>& change
 }
 
 core::Status ProjectionStore::SaveAll(const TokenTable& table, std::uint64_t checkpoint) {
+  rocksdb::WriteOptions unsynced;
+  auto write = [&](rocksdb::WriteBatch& batch) {
+    core::Status s = events::FromRocksDb(storage_.db()->Write(unsynced, &batch), "saving the token projection");
+    batch.Clear();
+    return s;
+  };
+  // Without a checkpoint the rows count for nothing: until the last batch below names one, a
+  // crash leaves a projection the next start rebuilds again. Deleting the whole ranges drops
+  // rows a damaged snapshot may hold for unknown ids.
   rocksdb::WriteBatch batch;
-  // Deleting the whole range first drops rows a damaged snapshot may hold for unknown ids.
-  rocksdb::Status s = batch.DeleteRange(storage_.tokens(), "", std::string(1, '\x7f'));
+  rocksdb::Status s = batch.Delete(storage_.meta(), kCheckpointKey);
+  if (s.ok()) s = batch.DeleteRange(storage_.tokens(), "", std::string(1, '\x7f'));
   if (s.ok()) s = batch.DeleteRange(storage_.digests(), "", std::string(33, '\xff'));
   if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
+  core::Status written = write(batch);
+  if (!written.ok()) return written;
+  // Rows in key order, in batches: RocksDB's memtable inserts sorted keys far faster than
+  // random ones, and no single batch holds the whole projection.
+  constexpr size_t kRowsPerBatch = 65536;
   std::vector<const TokenRecord*> rows;
   rows.reserve(table.size());
-  for (const auto& [id, record] : table.records()) rows.push_back(&record);
-  // fsync'd: after a rebuild this batch replaces whatever the damaged projection held.
-  return WriteRows(batch, rows, checkpoint, /*sync=*/true);
+  for (const TokenRecord& record : table.records()) rows.push_back(&record);
+  std::sort(rows.begin(), rows.end(), [](const TokenRecord* a, const TokenRecord* b) { return a->id < b->id; });
+  for (size_t i = 0; i < rows.size(); ++i) {
+    s = batch.Put(storage_.tokens(), rows[i]->id, EncodeRow(*rows[i]));
+    if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
+    if ((i + 1) % kRowsPerBatch == 0 && !(written = write(batch)).ok()) return written;
+  }
+  std::sort(rows.begin(), rows.end(),
+            [](const TokenRecord* a, const TokenRecord* b) { return a->secret_digest < b->secret_digest; });
+  for (size_t i = 0; i < rows.size(); ++i) {
+    s = batch.Put(storage_.digests(), DigestKey(rows[i]->secret_digest), rows[i]->id);
+    if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
+    if ((i + 1) % kRowsPerBatch == 0 && !(written = write(batch)).ok()) return written;
+  }
+  // The checkpoint last, fsync'd: the WAL is sequential, so this sync makes every batch before
+  // it durable too.
+  s = batch.Put(storage_.meta(), kCheckpointKey, events::EventKey(checkpoint));
+  if (s.ok()) s = batch.Put(storage_.meta(), kFormatKey, kFormat);
+  if (!s.ok()) return events::FromRocksDb(s, "building the projection batch");
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  return events::FromRocksDb(storage_.db()->Write(synced, &batch), "saving the token projection");
 }
 
 core::Status ProjectionStore::WriteRows(rocksdb::WriteBatch& batch, const std::vector<const TokenRecord*>& rows,

@@ -13,9 +13,10 @@ namespace tokenledger::projections {
 
 // Applies events first_seq..last_seq (inclusive; up to the log's end if it is shorter) to
 // table, in order. Corruption when an event does not decode or contradicts the table.
-// progress, if given, is called with the number of events applied every 65,536 events.
-// Returns the number of events applied.
+// progress, if given, is called with the number of events applied every 65,536 events;
+// applied, if given, with each event after it was applied. Returns the number of events applied.
 core::Result<std::uint64_t> Replay(const events::EventStore& store, std::uint64_t first_seq, std::uint64_t last_seq,
-                                   TokenTable& table, const std::function<void(std::uint64_t)>& progress = nullptr);
+                                   TokenTable& table, const std::function<void(std::uint64_t)>& progress = nullptr,
+                                   const std::function<void(const events::Event&)>& applied = nullptr);
 
 }  // namespace tokenledger::projections

@@ -29,11 +29,73 @@ std::optional<TokenRecord> RecordAsOf(const TokenRecord& record, std::uint64_t s
   return r;
 }
 
+namespace {
+constexpr std::uint64_t kEmpty = 0;
+constexpr size_t kMinSlots = 1024;
+}  // namespace
+
+std::uint64_t TokenTable::HashOf(std::string_view id) { return std::hash<std::string_view>{}(id); }
+
+size_t TokenTable::SlotOf(std::string_view id, std::uint64_t hash) const {
+  const size_t mask = slots_.size() - 1;
+  const std::uint64_t tag = hash >> 32;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    std::uint64_t slot = slots_[i];
+    if (slot == kEmpty) return i;
+    if ((slot >> 32) == tag && records_[(slot & 0xffffffff) - 1].id == id) return i;
+  }
+}
+
+void TokenTable::Reserve(size_t n) {
+  size_t wanted = kMinSlots;
+  while (wanted < 2 * n) wanted *= 2;
+  if (wanted <= slots_.size()) return;
+  slots_.assign(wanted, kEmpty);
+  for (size_t i = 0; i < records_.size(); ++i) {
+    std::uint64_t hash = HashOf(records_[i].id);
+    slots_[SlotOf(records_[i].id, hash)] = (hash >> 32 << 32) | (i + 1);
+  }
+}
+
+void TokenTable::Grow() { Reserve(std::max<size_t>(records_.size() + 1, slots_.size())); }
+
+void TokenTable::Prefetch(std::string_view id) const {
+  if (!slots_.empty()) __builtin_prefetch(&slots_[HashOf(id) & (slots_.size() - 1)]);
+}
+
+TokenRecord& TokenTable::Add(TokenRecord record) {
+  // At most half full: probes stay short.
+  if (2 * (records_.size() + 1) > slots_.size()) Grow();
+  std::uint64_t hash = HashOf(record.id);
+  size_t slot = SlotOf(record.id, hash);
+  records_.push_back(std::move(record));
+  slots_[slot] = (hash >> 32 << 32) | records_.size();
+  return records_.back();
+}
+
+TokenRecord* TokenTable::FindMutable(std::string_view id) {
+  if (slots_.empty()) return nullptr;
+  std::uint64_t slot = slots_[SlotOf(id, HashOf(id))];
+  return slot == kEmpty ? nullptr : &records_[(slot & 0xffffffff) - 1];
+}
+
+const TokenRecord* TokenTable::Find(std::string_view id) const {
+  return const_cast<TokenTable*>(this)->FindMutable(id);
+}
+
+bool TokenTable::operator==(const TokenTable& other) const {
+  if (size() != other.size()) return false;
+  for (const TokenRecord& r : records_) {
+    const TokenRecord* o = other.Find(r.id);
+    if (o == nullptr || !(*o == r)) return false;
+  }
+  return true;
+}
+
 core::Status TokenTable::Restore(TokenRecord record) {
-  std::string id = record.id;
-  auto [it, inserted] = by_id_.try_emplace(std::move(id), std::move(record));
-  if (!inserted) return core::Status::Corruption("duplicate token " + it->first + " in snapshot");
-  by_namespace_[it->second.namespace_id].push_back(&it->second);
+  if (Find(record.id) != nullptr) return core::Status::Corruption("duplicate token " + record.id + " in snapshot");
+  TokenRecord& r = Add(std::move(record));
+  by_namespace_[r.namespace_id].push_back(&r);
   return core::Status::Ok();
 }
 
@@ -45,14 +107,14 @@ void TokenTable::FinishRestore() {
 
 core::Status TokenTable::Apply(const events::Event& event) {
   const std::string& id = events::TokenIdOf(event.payload);
-  auto it = by_id_.find(id);
-  if (it != by_id_.end() && it->second.last_seq >= event.seq) return core::Status::Ok();
+  TokenRecord* existing = FindMutable(id);
+  if (existing != nullptr && existing->last_seq >= event.seq) return core::Status::Ok();
   auto contradiction = [&](std::string_view what) {
     return core::Status::Corruption("event " + std::to_string(event.seq) + " " +
                                     std::string(what) + " " + id);
   };
   if (const auto* created = std::get_if<events::TokenCreated>(&event.payload)) {
-    if (it != by_id_.end()) return contradiction("creates existing token");
+    if (existing != nullptr) return contradiction("creates existing token");
     TokenRecord r;
     r.id = created->token_id;
     r.namespace_id = created->namespace_id;
@@ -63,14 +125,15 @@ core::Status TokenTable::Apply(const events::Event& event) {
     r.created_seq = event.seq;
     r.expires_at = created->expires_at;
     r.last_seq = event.seq;
-    auto [pos, inserted] = by_id_.emplace(id, std::move(r));
-    auto& order = by_namespace_[pos->second.namespace_id];
+    TokenRecord& added = Add(std::move(r));
+    auto order = by_namespace_.find(added.namespace_id);
+    if (order == by_namespace_.end()) order = by_namespace_.emplace(added.namespace_id, std::vector<const TokenRecord*>()).first;
     // Appended in seq order during replay and live writes; a snapshot restore sorts (Restore).
-    order.push_back(&pos->second);
+    order->second.push_back(&added);
     return core::Status::Ok();
   }
-  if (it == by_id_.end()) return contradiction("ends unknown token");
-  TokenRecord& r = it->second;
+  if (existing == nullptr) return contradiction("ends unknown token");
+  TokenRecord& r = *existing;
   if (r.status != TokenStatus::kActive) return contradiction("ends already finished token");
   if (r.namespace_id != events::NamespaceOf(event.payload))
     return contradiction("names the wrong namespace for token");
@@ -87,10 +150,6 @@ core::Status TokenTable::Apply(const events::Event& event) {
   return core::Status::Ok();
 }
 
-const TokenRecord* TokenTable::Find(std::string_view id) const {
-  auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : &it->second;
-}
 
 TokenTable::Page TokenTable::List(std::string_view ns, StatusFilter filter, size_t limit,
                                   std::optional<std::uint64_t> cursor, core::Timestamp now,

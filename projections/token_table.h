@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <deque>
 #include <vector>
 
 #include "core/status.h"
@@ -55,6 +55,10 @@ core::Result<StatusFilter> ParseStatusFilter(std::string_view text);
 // Not thread-safe: callers guard it (see Ledger). Records are never removed, so a record's
 // address is stable for the table's lifetime, and its id, namespace, secret_digest and
 // expires_at never change after creation.
+//
+// Records live in a deque (stable addresses, no per-record node); ids are found through an
+// open-addressing index of 8-byte slots (32 bits of the id's hash as a tag, the record's
+// position), which a replay prefetches ahead of applying (see Prefetch).
 class TokenTable {
  public:
   // Applies one event. Applying an event whose seq this token already reflects changes nothing,
@@ -67,15 +71,15 @@ class TokenTable {
   core::Status Restore(TokenRecord record);
   void FinishRestore();
 
+  // Makes room for n tokens at once (a replay knows about how many are coming).
+  void Reserve(size_t n);
+  // Starts loading the index slot of id into the cache: a replay calls it some events ahead.
+  void Prefetch(std::string_view id) const;
+
   const TokenRecord* Find(std::string_view id) const;
-  size_t size() const { return by_id_.size(); }
-  // Hashes std::string and std::string_view alike, so Find(string_view) builds no string.
-  struct IdHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-  };
-  using RecordMap = std::unordered_map<std::string, TokenRecord, IdHash, std::equal_to<>>;
-  const RecordMap& records() const { return by_id_; }
+  size_t size() const { return records_.size(); }
+  // Every record, in the order they were added.
+  const std::deque<TokenRecord>& records() const { return records_; }
 
   struct Page {
     std::vector<TokenRecord> tokens;
@@ -87,11 +91,21 @@ class TokenTable {
   Page List(std::string_view ns, StatusFilter filter, size_t limit, std::optional<std::uint64_t> cursor,
             core::Timestamp now, std::optional<AsOf> as_of = std::nullopt) const;
 
-  // Equal iff every token record is equal (the namespace ordering is derived from them).
-  bool operator==(const TokenTable& other) const { return by_id_ == other.by_id_; }
+  // Equal iff both hold the same token records (the orderings are derived from them).
+  bool operator==(const TokenTable& other) const;
 
  private:
-  RecordMap by_id_;
+  static std::uint64_t HashOf(std::string_view id);
+  // The slot holding id, or the empty slot where it would go.
+  size_t SlotOf(std::string_view id, std::uint64_t hash) const;
+  TokenRecord* FindMutable(std::string_view id);
+  // Appends record and indexes it (the id must be new).
+  TokenRecord& Add(TokenRecord record);
+  void Grow();
+
+  std::deque<TokenRecord> records_;
+  // 0: empty; else (tag << 32) | (position + 1), tag = the hash's high 32 bits.
+  std::vector<std::uint64_t> slots_;
   // Per namespace, records in created_seq order (ascending).
   std::map<std::string, std::vector<const TokenRecord*>, std::less<>> by_namespace_;
 };

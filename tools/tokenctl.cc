@@ -433,7 +433,7 @@ int Replay(const Globals& g, const std::vector<std::string>& args) {
   progress.Done(*applied);
   // Namespaces in order; each one's tokens newest first, judged at the as-of time.
   std::map<std::string_view, std::vector<const projections::TokenRecord*>> by_namespace;
-  for (const auto& [id, record] : table.records())
+  for (const projections::TokenRecord& record : table.records())
     if (ns.empty() || record.namespace_id == ns) by_namespace[record.namespace_id].push_back(&record);
   std::cerr << "replayed " << *applied << " events: the ledger as of seq " << as_of.seq << ", "
             << core::FormatRfc3339(as_of.time) << "\n";
