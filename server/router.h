@@ -42,8 +42,12 @@ class Router {
   // The same, answering through respond either way (tests, tools).
   void Handle(const HttpRequest& request, Responder respond);
 
-  // After this, /readyz answers 503 (used while shutting down).
-  void SetDraining() { draining_.store(true); }
+  // After this, /readyz answers 503 and waiting long-polls are answered at once, empty (used
+  // while shutting down, so no request holds the drain up for its wait).
+  void SetDraining() {
+    draining_.store(true);
+    ledger_.CancelWaits();
+  }
 
  private:
   struct Route;
