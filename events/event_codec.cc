@@ -6,7 +6,7 @@
 #include <cereal/types/string.hpp>
 #include <sstream>
 
-#include "events/byte_view_stream.h"
+#include "events/memory_input_archive.h"
 
 namespace tokenledger::events {
 namespace {
@@ -53,12 +53,9 @@ std::string EncodeStored(const Event& event) {
   return out;
 }
 
-// The archive reads the endianness byte that heads every event once, at construction, from a
-// one-byte stream; each Decode then points the stream past that byte of the next event.
+// One archive over memory, pointed at each event's bytes in turn (see memory_input_archive.h).
 struct StoredEventDecoder::Archive {
-  static constexpr char kLittleEndian[] = "\x01";
-  ByteViewStream stream{std::string_view(kLittleEndian, 1)};
-  cereal::PortableBinaryInputArchive archive{stream};
+  MemoryInputArchive archive{std::string_view()};
 };
 
 StoredEventDecoder::StoredEventDecoder() : archive_(std::make_unique<Archive>()) {}
@@ -81,12 +78,11 @@ core::Status StoredEventDecoder::Decode(std::string_view bytes, Event& event) {
   std::copy_n(bytes.data() + canonical.size() + 32, 32, event.hash.begin());
   if (core::Sha256Chained(event.prev_hash, canonical) != event.hash)
     return core::Status::Corruption("stored event does not match its hash");
-  // We write every event little-endian (the archive header byte 0x01).
+  // The portable archive's header byte: 0x01, little-endian (we write nothing else).
   if (canonical[0] != '\x01') return core::Status::Corruption("stored event is not little-endian");
   try {
-    ByteViewStream& in = archive_->stream;
-    in.Reset(canonical.substr(1));
-    cereal::PortableBinaryInputArchive& ar = archive_->archive;
+    MemoryInputArchive& ar = archive_->archive;
+    ar.Reset(canonical.substr(1));
     std::uint8_t tag = 0, version = 0;
     ar(event.seq, event.recorded_at, event.actor, tag, version);
     if (version != kSchemaVersion)
@@ -102,7 +98,7 @@ core::Status StoredEventDecoder::Decode(std::string_view bytes, Event& event) {
       }
     }
     std::visit([&](auto& e) { SerializePayload(ar, e); }, event.payload);
-    if (!in.AtEnd())
+    if (ar.remaining() != 0)
       return core::Status::Corruption("stored event has trailing bytes");
   } catch (const std::exception& e) {
     return core::Status::Corruption(std::string("stored event does not decode: ") + e.what());

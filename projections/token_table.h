@@ -7,12 +7,12 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <deque>
 #include <vector>
 
 #include "core/status.h"
 #include "events/event.h"
 #include "events/lifecycle_rules.h"
+#include "projections/stable_vector.h"
 
 namespace tokenledger::projections {
 
@@ -56,11 +56,18 @@ core::Result<StatusFilter> ParseStatusFilter(std::string_view text);
 // address is stable for the table's lifetime, and its id, namespace, secret_digest and
 // expires_at never change after creation.
 //
-// Records live in a deque (stable addresses, no per-record node); ids are found through an
+// Records live in a StableVector (stable addresses, one allocation per 4096); ids are found through an
 // open-addressing index of 8-byte slots (32 bits of the id's hash as a tag, the record's
 // position), which a replay prefetches ahead of applying (see Prefetch).
 class TokenTable {
  public:
+  TokenTable() = default;
+  // Movable (records keep their addresses); not copyable: the orderings point at the records.
+  TokenTable(TokenTable&&) = default;
+  TokenTable& operator=(TokenTable&&) = default;
+  TokenTable(const TokenTable&) = delete;
+  TokenTable& operator=(const TokenTable&) = delete;
+
   // Applies one event. Applying an event whose seq this token already reflects changes nothing,
   // so replaying an overlap after a crash is harmless. Corruption if the event contradicts the
   // state (a second create of an id, a revoke of an unknown or finished token).
@@ -79,7 +86,7 @@ class TokenTable {
   const TokenRecord* Find(std::string_view id) const;
   size_t size() const { return records_.size(); }
   // Every record, in the order they were added.
-  const std::deque<TokenRecord>& records() const { return records_; }
+  const StableVector<TokenRecord>& records() const { return records_; }
 
   struct Page {
     std::vector<TokenRecord> tokens;
@@ -103,7 +110,7 @@ class TokenTable {
   TokenRecord& Add(TokenRecord record);
   void Grow();
 
-  std::deque<TokenRecord> records_;
+  StableVector<TokenRecord> records_;
   // 0: empty; else (tag << 32) | (position + 1), tag = the hash's high 32 bits.
   std::vector<std::uint64_t> slots_;
   // Per namespace, records in created_seq order (ascending).
