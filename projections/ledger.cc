@@ -89,7 +89,9 @@ core::Status Ledger::Load() {
   core::Log(core::LogLevel::kDebug, "log tail replayed: " + ms_since());
   core::Status saved = core::Status::Ok();
   if (rebuild) {
-    saved = projection_store_->SaveAll(table_, head);
+    // Saved by the writer thread before its first write (see WriterLoop): reads and
+    // validations are served meanwhile, writes wait for it.
+    full_save_pending_ = true;
   } else if (replayed_events_ > 0) {
     // Only the rows the tail changed; the others are already right at the new checkpoint.
     std::vector<const TokenRecord*> changed;
@@ -303,6 +305,23 @@ void Ledger::Enqueue(Command command) {
 }
 
 void Ledger::WriterLoop() {
+  if (full_save_pending_) {
+    // Before any write: a live save must never put a newer checkpoint on a partial rebuild.
+    auto start = std::chrono::steady_clock::now();
+    core::Status saved = projection_store_->SaveAll(table_, store_->head_seq());
+    if (!saved.ok()) {
+      projection_failed_.store(true);
+      core::Log(core::LogLevel::kError, "saving the rebuilt projection failed; the ledger refuses writes: " +
+                                            saved.ToString());
+    } else {
+      core::Log(core::LogLevel::kDebug, "rebuilt projection saved in " +
+                                            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                               std::chrono::steady_clock::now() - start)
+                                                               .count()) +
+                                            " ms");
+    }
+    full_save_pending_ = false;
+  }
   for (;;) {
     std::vector<Command> group;  // empty: no allocation on an idle tick
     {

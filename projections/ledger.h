@@ -81,7 +81,8 @@ struct RevokeOutcome {
 class Ledger {
  public:
   // Opens the data dir, loads the persisted projection and replays the log tail (or the whole
-  // log when the projection is missing or unusable), then starts the writer thread.
+  // log when the projection is missing or unusable), then starts the writer thread. After a
+  // full rebuild the writer first saves the rebuilt rows; writes queue until that is done.
   // Unavailable when another process holds the data dir; Corruption for a damaged log.
   static core::Result<std::unique_ptr<Ledger>> Open(LedgerOptions options);
   ~Ledger();  // Stop()s
@@ -212,6 +213,7 @@ class Ledger {
   std::atomic<bool> projection_failed_{false};
   core::Status apply_status_;  // writer only: the first contradiction met while applying
   core::Timestamp last_recorded_at_ = 0;  // writer only: recorded_at never goes backwards
+  bool full_save_pending_ = false;        // set by Load after a rebuild, cleared by the writer
   std::uint64_t signed_seq_ = 0;          // writer only: the seq of the last saved signed head
   std::chrono::steady_clock::time_point signed_when_{};
   EventWaiters waiters_;

@@ -1,6 +1,6 @@
 #include "projections/projection_store.h"
 
-#include "events/byte_view_stream.h"
+#include "events/memory_input_archive.h"
 #include "events/event_store.h"
 
 #include <rocksdb/db.h>
@@ -42,17 +42,20 @@ std::string EncodeRow(const TokenRecord& record) {
   return std::move(out).str();
 }
 
-core::Result<TokenRecord> DecodeRow(std::string_view bytes) {
+// Decodes a row with a bounds-checked archive over the bytes (events/memory_input_archive.h).
+core::Result<TokenRecord> DecodeRow(std::string_view bytes, events::MemoryInputArchive& ar) {
   if (bytes.size() > kMaxRowSize) return core::Status::Corruption("projection row too large");
+  // The portable archive's header byte: 0x01, little-endian (EncodeRow writes nothing else).
+  if (bytes.empty() || bytes[0] != '\x01') return core::Status::Corruption("projection row is not little-endian");
   TokenRecord r;
   try {
-    events::ByteViewStream in(bytes);
-    cereal::PortableBinaryInputArchive ar(in);
+    ar.Reset(bytes.substr(1));
     std::uint8_t version = 0, status = 0;
     ar(version);
     if (version != kRowVersion) return core::Status::Corruption("unknown projection row version");
     SerializeRow(ar, r, status);
     if (status > 2) return core::Status::Corruption("bad status in projection row");
+    if (ar.remaining() != 0) return core::Status::Corruption("projection row has trailing bytes");
     r.status = static_cast<events::TokenStatus>(status);
   } catch (const std::exception& e) {
     return core::Status::Corruption(std::string("projection row does not decode: ") + e.what());
@@ -97,9 +100,16 @@ core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
   if (!s.ok() && !s.IsNotFound()) return events::FromRocksDb(s, "reading the projection format");
   if (s.IsNotFound() || value != kFormat) return core::Status::Corruption("the projection rows are of an older format");
 
-  std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(rocksdb::ReadOptions(), storage_.tokens()));
+  rocksdb::ReadOptions once;
+  once.fill_cache = false;  // read once, at start
+  once.readahead_size = 2 * 1024 * 1024;
+  std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(once, storage_.tokens()));
+  events::MemoryInputArchive archive{std::string_view()};
+  std::uint64_t estimate = 0;
+  if (storage_.db()->GetIntProperty(storage_.tokens(), "rocksdb.estimate-num-keys", &estimate))
+    table.Reserve(static_cast<size_t>(estimate + estimate / 8));  // an estimate: some room
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    core::Result<TokenRecord> row = DecodeRow(std::string_view(it->value().data(), it->value().size()));
+    core::Result<TokenRecord> row = DecodeRow(std::string_view(it->value().data(), it->value().size()), archive);
     if (!row.ok()) return row.status();
     core::Status restored = table.Restore(std::move(row).value());
     if (!restored.ok()) return restored;

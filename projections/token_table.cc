@@ -63,14 +63,15 @@ void TokenTable::Prefetch(std::string_view id) const {
   if (!slots_.empty()) __builtin_prefetch(&slots_[HashOf(id) & (slots_.size() - 1)]);
 }
 
-TokenRecord& TokenTable::Add(TokenRecord record) {
+TokenRecord* TokenTable::Add(TokenRecord&& record) {
   // At most half full: probes stay short.
   if (2 * (records_.size() + 1) > slots_.size()) Grow();
   std::uint64_t hash = HashOf(record.id);
   size_t slot = SlotOf(record.id, hash);
-  records_.push_back(std::move(record));
+  if (slots_[slot] != kEmpty) return nullptr;  // the id is taken
+  TokenRecord& added = records_.push_back(std::move(record));
   slots_[slot] = (hash >> 32 << 32) | records_.size();
-  return records_.back();
+  return &added;
 }
 
 TokenRecord* TokenTable::FindMutable(std::string_view id) {
@@ -93,9 +94,10 @@ bool TokenTable::operator==(const TokenTable& other) const {
 }
 
 core::Status TokenTable::Restore(TokenRecord record) {
-  if (Find(record.id) != nullptr) return core::Status::Corruption("duplicate token " + record.id + " in snapshot");
-  TokenRecord& r = Add(std::move(record));
-  by_namespace_[r.namespace_id].push_back(&r);
+  TokenRecord* r = Add(std::move(record));
+  // Add moves the record only when it adds it.
+  if (r == nullptr) return core::Status::Corruption("duplicate token " + record.id + " in snapshot");
+  by_namespace_[r->namespace_id].push_back(r);
   return core::Status::Ok();
 }
 
@@ -125,11 +127,11 @@ core::Status TokenTable::Apply(const events::Event& event) {
     r.created_seq = event.seq;
     r.expires_at = created->expires_at;
     r.last_seq = event.seq;
-    TokenRecord& added = Add(std::move(r));
-    auto order = by_namespace_.find(added.namespace_id);
-    if (order == by_namespace_.end()) order = by_namespace_.emplace(added.namespace_id, std::vector<const TokenRecord*>()).first;
+    TokenRecord* added = Add(std::move(r));  // the id is new: checked above
+    auto order = by_namespace_.find(added->namespace_id);
+    if (order == by_namespace_.end()) order = by_namespace_.emplace(added->namespace_id, std::vector<const TokenRecord*>()).first;
     // Appended in seq order during replay and live writes; a snapshot restore sorts (Restore).
-    order->second.push_back(&added);
+    order->second.push_back(added);
     return core::Status::Ok();
   }
   if (existing == nullptr) return contradiction("ends unknown token");

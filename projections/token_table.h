@@ -106,8 +106,9 @@ class TokenTable {
   // The slot holding id, or the empty slot where it would go.
   size_t SlotOf(std::string_view id, std::uint64_t hash) const;
   TokenRecord* FindMutable(std::string_view id);
-  // Appends record and indexes it (the id must be new).
-  TokenRecord& Add(TokenRecord record);
+  // Appends record (moved from only then) and indexes it; null, record untouched, when its id
+  // is already there.
+  TokenRecord* Add(TokenRecord&& record);
   void Grow();
 
   StableVector<TokenRecord> records_;
