@@ -13,7 +13,10 @@ constexpr size_t kMaxRecordBytes = 64 * 1024;
 // The chain checks, one event at a time.
 class ChainCheck {
  public:
-  explicit ChainCheck(ExportReport& report) : report_(report) {}
+  // given_head_seq: the seq of a head given apart from the file, whose hash is remembered
+  // when the chain passes it (an earlier head must be inside the export).
+  ChainCheck(ExportReport& report, std::optional<std::uint64_t> given_head_seq)
+      : report_(report), given_head_seq_(given_head_seq) {}
 
   bool Fail(std::uint64_t seq, std::string problem) {
     report_.first_bad_seq = seq;
@@ -48,7 +51,22 @@ class ChainCheck {
     }
     report_.last_seq = e.seq;
     report_.last_hash = e.hash;
+    if (given_head_seq_ && e.seq == *given_head_seq_) given_head_hash_ = e.hash;
     ++report_.events;
+    return true;
+  }
+
+  // A head given apart from the file: signed by the trusted key, and its seq inside the export
+  // with the same hash (an earlier audit's head still vouches for the prefix it signed).
+  bool CheckGivenHead(const SignedHead& head, const core::PublicKey& trusted) {
+    core::Status signature = VerifySignedHead(head, trusted);
+    if (!signature.ok()) return Fail(head.seq, "the given head: " + signature.message());
+    if (!given_head_hash_)
+      return Fail(head.seq, "the given head's seq is not in the export (it holds seq " +
+                                std::to_string(report_.first_seq) + "-" + std::to_string(report_.last_seq) + ")");
+    if (*given_head_hash_ != head.hash)
+      return Fail(head.seq, "the export's event has another hash than the given head (history was rewritten)");
+    if (head.seq == report_.last_seq) report_.head = head;
     return true;
   }
 
@@ -69,6 +87,8 @@ class ChainCheck {
 
  private:
   ExportReport& report_;
+  std::optional<std::uint64_t> given_head_seq_;
+  std::optional<core::Sha256Digest> given_head_hash_;
 };
 
 bool IsBlank(std::string_view line) {
@@ -82,7 +102,7 @@ bool InsideQuotes(std::string_view text) { return std::count(text.begin(), text.
 
 core::Result<ExportReport> VerifyExport(std::istream& in, const ExportVerifyOptions& options) {
   ExportReport report;
-  ChainCheck chain(report);
+  ChainCheck chain(report, options.head ? std::optional<std::uint64_t>(options.head->seq) : std::nullopt);
   std::optional<SignedHead> trailer;
   std::string line;
   size_t line_no = 0;
@@ -143,8 +163,8 @@ core::Result<ExportReport> VerifyExport(std::istream& in, const ExportVerifyOpti
   }
   if (in.bad()) return core::Status::IoError("reading the export failed");
   if (trailer && !chain.CheckHead(*trailer, options.trusted_key, "the export's signed head line")) return report;
-  if (options.head && !chain.CheckHead(*options.head, options.trusted_key, "the given head")) return report;
-  if (!trailer && !options.head) {
+  if (options.head && !chain.CheckGivenHead(*options.head, options.trusted_key)) return report;
+  if (!report.head) {
     if (report.events == 0) chain.Fail(1, "the export holds no events and no signed head");
     else chain.Fail(report.last_seq, "the export does not end at a signed head (JSONL exports end with one; for CSV pass --head)");
   }

@@ -28,8 +28,10 @@ struct ExportReport {
 
 struct ExportVerifyOptions {
   core::PublicKey trusted_key{};
-  // A head given apart from the file (e.g. saved from GET /v1/ledger/head?seq=N): the export
-  // must end at it. Needed for CSV, which has no room for the signed head line.
+  // A head given apart from the file (e.g. saved from GET /v1/ledger/head?seq=N): its seq must
+  // be in the export with the same hash. When it is the export's last event it is the head the
+  // export ends at (what CSV, with no room for the signed head line, needs); an earlier one
+  // (kept from an earlier audit) proves that prefix was not rewritten since.
   std::optional<SignedHead> head;
   // Called with the number of events checked so far, every 65,536 events.
   std::function<void(std::uint64_t)> progress;

@@ -270,6 +270,31 @@ BOOST_AUTO_TEST_CASE(csv_exports_verify_against_a_separate_head) {
   BOOST_TEST(!Verify(csv, keys.key.public_key(), earlier).ok());  // the export goes past the head
 }
 
+BOOST_AUTO_TEST_CASE(a_head_kept_from_an_earlier_audit_must_still_match_a_later_export) {
+  Keys keys;
+  auto chain = Chain(6);
+  SignedHead earlier = SignHead(keys.key, 3, chain[2].hash, kT0);
+  BOOST_TEST(Verify(Join(SignedExport(chain, keys.key)), keys.key.public_key(), earlier).ok());
+  // History rewritten below the earlier head, and the whole chain re-hashed and re-signed:
+  // consistent in itself, but not with what was signed before.
+  auto rewritten = chain;
+  rewritten[1].actor = "mallory";
+  core::Sha256Digest prev = rewritten[0].hash;
+  for (size_t i = 1; i < rewritten.size(); ++i) {
+    Event& e = rewritten[i];
+    e.prev_hash = prev;
+    e.hash = core::Sha256Chained(prev, EncodeCanonical(e.seq, e.recorded_at, e.actor, e.payload));
+    prev = e.hash;
+  }
+  BOOST_TEST(Verify(Join(SignedExport(rewritten, keys.key)), keys.key.public_key()).ok());
+  auto report = Verify(Join(SignedExport(rewritten, keys.key)), keys.key.public_key(), earlier);
+  BOOST_TEST(!report.ok());
+  BOOST_TEST(*report.first_bad_seq == 3u, report.problem);
+  BOOST_TEST(report.problem.find("rewritten") != std::string::npos, report.problem);
+  SignedHead beyond = SignHead(keys.key, 99, chain[2].hash, kT0);
+  BOOST_TEST(!Verify(Join(SignedExport(chain, keys.key)), keys.key.public_key(), beyond).ok());
+}
+
 BOOST_AUTO_TEST_CASE(a_range_from_the_middle_verifies_with_its_first_prev_hash_taken_as_given) {
   Keys keys;
   auto chain = Chain(6);
