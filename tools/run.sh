@@ -24,8 +24,10 @@ The admin token is in ./data/admin.token (created on first start, mode 0600). Tr
   curl -si http://$listen/v1/auth -H "Authorization: Bearer tlpat_..."     # what gateways ask
   ./build/bin/tokenctl --server http://$listen list acme/prod
   ./build/bin/tokenctl --data-dir data verify
+  curl -s "http://$listen/v1/events?after=0" -H "Authorization: Bearer \$ADMIN"   # the ledger, NDJSON
 
-Stop with Ctrl-C (drains in-flight requests). API: docs/api.md; gateway configs: docs/gateways.md.
+Stop with Ctrl-C (drains in-flight requests). API: docs/api.md; gateway configs: docs/gateways.md;
+auditing and signed exports: docs/audit.md.
 Extra flags pass through, e.g. ./tools/run.sh --resp-listen 127.0.0.1:6380 (Redis protocol).
 
 MSG

@@ -539,7 +539,7 @@ int VerifyExport(const Globals&, const std::vector<std::string>& args) {
   po::options_description desc("verify-export options");
   desc.add_options()("file", po::value(&file)->required(), "the export (positional; '-' reads stdin)")(
       "public-key", po::value(&public_key)->required(), "the ledger's public key: 64 hex characters, a PEM public key, or a file holding either")(
-      "head", po::value(&head_file), "a signed head saved from GET /v1/ledger/head[?seq=N]: the export must end at it");
+      "head", po::value(&head_file), "a signed head saved from GET /v1/ledger/head[?seq=N]: the export must hold its seq with the same hash (at its end: the head it ends at, as CSV needs)");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
