@@ -71,7 +71,8 @@ core::Result<bool> EventExporter::Next(std::string& out, size_t target_bytes) {
   bool paused = false;  // the visitor stopped for the piece's size, not at the range's end
   bool range_done = next_seq_ > range_.last_seq || written_ >= range_.limit;
   if (!range_done) {
-    core::Status scan = store_.ScanRaw(next_seq_, [&](std::uint64_t seq, std::string_view bytes) {
+    if (!cursor_) cursor_ = store_.OpenCursor(next_seq_);
+    core::Status scan = cursor_->Read([&](std::uint64_t seq, std::string_view bytes) {
       if (seq != next_seq_) {
         failure = core::Status::Corruption("the log has a gap before seq " + std::to_string(seq));
         return false;

@@ -71,6 +71,7 @@ class EventExporter {
   ExportFormat format_;
   ExportRange range_;
   SignFn sign_;
+  std::unique_ptr<EventCursor> cursor_;  // opened at the first piece
   StoredEventDecoder decoder_;
   Event event_;  // reused for every event
   std::uint64_t next_seq_;

@@ -117,20 +117,45 @@ core::Status EventStore::ScanRaw(
   return ScanStoredEvents(storage_, from, visit);
 }
 
-core::Status ScanStoredEvents(const Storage& storage, std::uint64_t from,
-                              const std::function<bool(std::uint64_t, std::string_view)>& visit) {
+namespace {
+// A scan reads each block once: keeping its blocks out of the block cache spares the cache and
+// the work of inserting them; reading ahead turns many small reads into few large ones.
+rocksdb::ReadOptions ScanOptions() {
   rocksdb::ReadOptions options;
-  // A scan reads each block once: keeping its blocks out of the block cache spares the cache
-  // and the work of inserting them; reading ahead turns many small reads into few large ones.
   options.fill_cache = false;
   options.readahead_size = 2 * 1024 * 1024;
-  std::unique_ptr<rocksdb::Iterator> it(storage.db()->NewIterator(options, storage.events()));
-  for (it->Seek(EventKey(from)); it->Valid(); it->Next()) {
-    auto seq = SeqFromKey(std::string_view(it->key().data(), it->key().size()));
+  return options;
+}
+}  // namespace
+
+core::Status ScanStoredEvents(const Storage& storage, std::uint64_t from,
+                              const std::function<bool(std::uint64_t, std::string_view)>& visit) {
+  EventCursor cursor(storage, from);
+  return cursor.Read(visit);
+}
+
+EventCursor::EventCursor(const Storage& storage, std::uint64_t from)
+    : it_(storage.db()->NewIterator(ScanOptions(), storage.events())) {
+  it_->Seek(EventKey(from));
+}
+
+EventCursor::~EventCursor() = default;
+
+bool EventCursor::at_end() const { return !it_->Valid(); }
+
+core::Status EventCursor::Read(const std::function<bool(std::uint64_t, std::string_view)>& visit) {
+  for (; it_->Valid();) {
+    auto seq = SeqFromKey(std::string_view(it_->key().data(), it_->key().size()));
     if (!seq.ok()) return seq.status();
-    if (!visit(*seq, std::string_view(it->value().data(), it->value().size()))) break;
+    bool more = visit(*seq, std::string_view(it_->value().data(), it_->value().size()));
+    it_->Next();
+    if (!more) break;
   }
-  return FromRocksDb(it->status(), "scanning events");
+  return FromRocksDb(it_->status(), "scanning events");
+}
+
+std::unique_ptr<EventCursor> EventStore::OpenCursor(std::uint64_t from) const {
+  return std::make_unique<EventCursor>(storage_, from);
 }
 
 core::Status EventStore::Scan(std::uint64_t from,

@@ -19,7 +19,13 @@
 #include "events/signed_head.h"
 #include "events/storage.h"
 
+namespace rocksdb {
+class Iterator;
+}
+
 namespace tokenledger::events {
+
+class EventCursor;
 
 // Thread safety: Append is for one writer thread at a time (it is serialised internally as a
 // guard, but ordering decisions belong to that one writer). Reads and the head accessors are
@@ -53,6 +59,9 @@ class EventStore {
   // gaps are the caller's to check (see projections/ledger_verifier.h).
   core::Status Scan(std::uint64_t from, const std::function<bool(const Event&)>& visit) const;
 
+  // A cursor reading from seq `from` (see EventCursor).
+  std::unique_ptr<EventCursor> OpenCursor(std::uint64_t from) const;
+
   // Visits the raw stored key seq and value of events with seq >= from, without decoding.
   core::Status ScanRaw(std::uint64_t from,
                        const std::function<bool(std::uint64_t, std::string_view)>& visit) const;
@@ -83,6 +92,23 @@ class EventStore {
   core::Sha256Digest head_hash_{};
   std::atomic<bool> failed_{false};
   std::atomic<std::uint64_t> batches_written_{0};
+};
+
+// Reads the raw stored events in seq order from a position, across calls: an export reads its
+// range in pieces through one RocksDB iterator (a fresh iterator per piece would re-read and
+// re-decompress blocks each time). It sees the log as it was when opened, and pins what that
+// view needs until destroyed. Not thread-safe.
+class EventCursor {
+ public:
+  EventCursor(const Storage& storage, std::uint64_t from);
+  ~EventCursor();
+  // Visits events from the current position until visit returns false (that event counts as
+  // read) or the log ends (see at_end()).
+  core::Status Read(const std::function<bool(std::uint64_t, std::string_view)>& visit);
+  bool at_end() const;
+
+ private:
+  std::unique_ptr<rocksdb::Iterator> it_;
 };
 
 // Visits the raw stored events of storage with seq >= from, without decoding them and without
