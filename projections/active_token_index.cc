@@ -257,6 +257,12 @@ void ActiveTokenIndex::Rebuild(size_t capacity) {
   reclaimer_.Retire([old] { delete old; });
 }
 
+void ActiveTokenIndex::Reserve(size_t n) {
+  size_t capacity = kMinCapacity;
+  while (n * 2 > capacity) capacity *= 2;  // half full, as after a rebuild
+  if (capacity > table_.load(std::memory_order_relaxed)->capacity()) Rebuild(capacity);
+}
+
 core::Status ActiveTokenIndex::Insert(const core::Sha256Digest& digest, std::string_view token_id,
                                       std::string_view namespace_id, core::Timestamp created_at,
                                       core::Timestamp expires_at) {

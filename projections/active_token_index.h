@@ -56,6 +56,9 @@ class ActiveTokenIndex {
   // Writer only. Adds or replaces the token with this digest. InvalidArgument when token_id is
   // not a well-formed id (core::IsWellFormedTokenId) or a time is outside 1970-2106 (the record
   // keeps 32-bit seconds; the ledger never mints such a token).
+  // Writer only: sizes the slot table for n active tokens at once (a start-up load knows how
+  // many are coming), instead of rebuilding it as it fills.
+  void Reserve(size_t n);
   core::Status Insert(const core::Sha256Digest& digest, std::string_view token_id,
                       std::string_view namespace_id, core::Timestamp created_at,
                       core::Timestamp expires_at);

@@ -106,6 +106,7 @@ core::Status Ledger::Load() {
     if (!inserted) it->second = std::max(it->second, r.last_seq);
   }
   waiters_.Reset(head, std::move(namespace_heads));
+  core::Log(core::LogLevel::kDebug, "namespace heads found: " + ms_since());
   if (head > 0) {
     auto last = store_->Read(head);
     if (!last.ok()) return last.status();
@@ -118,7 +119,10 @@ core::Status Ledger::Load() {
     signed_seq_ = (*signed_head)->seq;
 
   std::vector<ExpiryItem> expiries;
-  expiries.reserve(table_.size());
+  size_t active = 0;
+  for (const TokenRecord& r : table_.records()) active += r.status == events::TokenStatus::kActive;
+  expiries.reserve(active);
+  index_.Reserve(active);
   for (const TokenRecord& r : table_.records()) {
     if (r.status != events::TokenStatus::kActive) continue;
     core::Status indexed = index_.Insert(r.secret_digest, r.id, r.namespace_id, r.created_at, r.expires_at);

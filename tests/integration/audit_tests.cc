@@ -273,3 +273,24 @@ BOOST_AUTO_TEST_CASE(the_signing_key_is_created_0600_or_taken_from_the_flag) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(audit_progress)
+
+BOOST_AUTO_TEST_CASE(long_runs_show_progress_on_a_terminal_and_nothing_in_scripts) {
+  TempDir dir;
+  std::string data = dir.Sub("data");
+  auto [synth_rc, synth_out] = Run(kBin + "/tl_bench synth-ledger --dir " + data + " --count 400000");
+  BOOST_REQUIRE_MESSAGE(synth_rc == 0, synth_out);
+  std::string replay = kBin + "/tokenctl --data-dir " + data + " replay --as-of 400000 --namespace none";
+  // script(1) gives the command a terminal (util-linux, in every Debian install).
+  auto [tty_rc, tty_out] = Run("script -qec '" + replay + "' /dev/null");
+  BOOST_TEST(tty_rc == 0, tty_out);
+  BOOST_TEST(tty_out.find("events/s)") != std::string::npos, tty_out);
+  BOOST_TEST(tty_out.find("replay: 400000 events") != std::string::npos, tty_out);
+  auto [pipe_rc, pipe_out] = Run(replay);  // stderr is a pipe here
+  BOOST_TEST(pipe_rc == 0);
+  BOOST_TEST(pipe_out.find("events/s") == std::string::npos, pipe_out);
+  BOOST_TEST(pipe_out.find("replayed 400000 events") != std::string::npos, pipe_out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
