@@ -171,20 +171,11 @@ TokenTable::Page Ledger::List(std::string_view ns, StatusFilter filter, size_t l
 }
 
 core::Result<AsOf> Ledger::AsOfSeq(std::uint64_t seq) const {
-  if (seq > store_->head_seq())
-    return core::Status::InvalidArgument("as_of seq " + std::to_string(seq) + " is beyond the ledger head " +
-                                         std::to_string(store_->head_seq()));
-  if (seq == 0) return AsOf{0, 0};
-  auto event = store_->Read(seq);
-  if (!event.ok()) return event.status();
-  return AsOf{seq, event->recorded_at};
+  return ResolveAsOf(*store_, events::LedgerPoint{seq, 0}, clock_->Now());
 }
 
 core::Result<AsOf> Ledger::AsOfTime(core::Timestamp t) const {
-  if (t > clock_->Now()) return core::Status::InvalidArgument("as_of is in the future");
-  auto seq = store_->LastSeqAtOrBefore(t);
-  if (!seq.ok()) return seq.status();
-  return AsOf{*seq, t};
+  return ResolveAsOf(*store_, events::LedgerPoint{std::nullopt, t}, clock_->Now());
 }
 
 core::Result<std::optional<TokenRecord>> Ledger::ValidateAsOf(std::string_view secret,

@@ -142,4 +142,21 @@ core::Result<std::uint64_t> Replay(const events::EventStore& store, std::uint64_
   return applied;
 }
 
+core::Result<AsOf> ResolveAsOf(const events::EventStore& store, const events::LedgerPoint& point, core::Timestamp now) {
+  if (point.seq) {
+    std::uint64_t head = store.head_seq();
+    if (*point.seq > head)
+      return core::Status::InvalidArgument("as_of seq " + std::to_string(*point.seq) + " is beyond the ledger head " +
+                                           std::to_string(head));
+    if (*point.seq == 0) return AsOf{0, 0};
+    auto event = store.Read(*point.seq);
+    if (!event.ok()) return event.status();
+    return AsOf{*point.seq, event->recorded_at};
+  }
+  if (point.time > now) return core::Status::InvalidArgument("as_of is in the future");
+  auto seq = store.LastSeqAtOrBefore(point.time);
+  if (!seq.ok()) return seq.status();
+  return AsOf{*seq, point.time};
+}
+
 }  // namespace tokenledger::projections

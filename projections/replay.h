@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "core/status.h"
+#include "events/event_export.h"
 #include "events/event_store.h"
 #include "projections/token_table.h"
 
@@ -18,5 +19,10 @@ namespace tokenledger::projections {
 core::Result<std::uint64_t> Replay(const events::EventStore& store, std::uint64_t first_seq, std::uint64_t last_seq,
                                    TokenTable& table, const std::function<void(std::uint64_t)>& progress = nullptr,
                                    const std::function<void(const events::Event&)>& applied = nullptr);
+
+// The point of history `point` names: a seq (at most the head; the state right after it, judged
+// at its recorded_at) or a time (not after now; every event recorded at or before it, judged at
+// that time). InvalidArgument for a seq beyond the head or a time in the future.
+core::Result<AsOf> ResolveAsOf(const events::EventStore& store, const events::LedgerPoint& point, core::Timestamp now);
 
 }  // namespace tokenledger::projections

@@ -15,6 +15,7 @@
 #include "core/token_format.h"
 #include "events/event_export.h"
 #include "events/event_json.h"
+#include "projections/replay.h"
 #include "projections/token_json.h"
 
 namespace tokenledger::server {
@@ -666,7 +667,7 @@ void Router::HandleBatchRevoke(const HttpRequest& request, const Params& params,
 core::Result<projections::AsOf> Router::ResolveAsOf(std::string_view text) const {
   auto point = events::ParseLedgerPoint(text);
   if (!point.ok()) return core::Status::InvalidArgument("as_of: " + point.status().message());
-  return point->seq ? ledger_.AsOfSeq(*point->seq) : ledger_.AsOfTime(point->time);
+  return projections::ResolveAsOf(ledger_.event_store(), *point, ledger_.clock().Now());
 }
 
 void Router::ValidateAsOf(std::string_view token, std::optional<std::string_view> ns, std::string_view as_of,
@@ -695,6 +696,18 @@ class EventStream final : public BodyStream {
  private:
   std::unique_ptr<events::EventExporter> exporter_;
 };
+
+// Reads a ?namespace= filter into ns; the 400 to answer when it is not a namespace.
+std::optional<HttpResponse> NamespaceFilter(const std::string& value, std::optional<std::string>& ns) {
+  core::Status valid = core::ValidateNamespace(value);
+  if (!valid.ok()) return ErrorResponse(400, "invalid_namespace", valid.message());
+  ns = value;
+  return std::nullopt;
+}
+
+HttpResponse UnknownParameter(const std::string& key) {
+  return ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\"");
+}
 
 HttpResponse StreamedEvents(std::unique_ptr<events::EventExporter> exporter, std::string_view content_type) {
   HttpResponse r;
@@ -726,11 +739,9 @@ void Router::HandleEvents(const HttpRequest&, const Params& params, Reply& reply
         return reply.Set(ErrorResponse(400, "invalid_argument", "wait must be 0-60 seconds"));
       wait = *number;
     } else if (key == "namespace") {
-      core::Status valid = core::ValidateNamespace(value);
-      if (!valid.ok()) return reply.Set(ErrorResponse(400, "invalid_namespace", valid.message()));
-      ns = value;
+      if (auto bad = NamespaceFilter(value, ns)) return reply.Set(std::move(*bad));
     } else {
-      return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
+      return reply.Set(UnknownParameter(key));
     }
   }
   const events::EventStore& store = ledger_.event_store();
@@ -787,11 +798,9 @@ void Router::HandleExport(const HttpRequest&, const Params& params, Reply& reply
       if (!point.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", key + ": " + point.status().message()));
       (key == "from" ? from : to) = *point;
     } else if (key == "namespace") {
-      core::Status valid = core::ValidateNamespace(value);
-      if (!valid.ok()) return reply.Set(ErrorResponse(400, "invalid_namespace", valid.message()));
-      ns = value;
+      if (auto bad = NamespaceFilter(value, ns)) return reply.Set(std::move(*bad));
     } else {
-      return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
+      return reply.Set(UnknownParameter(key));
     }
   }
   const events::EventStore& store = ledger_.event_store();
@@ -820,7 +829,7 @@ void Router::HandleLedgerHead(const HttpRequest&, const Params& params, Reply& r
   std::optional<std::uint64_t> seq;
   for (auto param : params.query) {
     std::string key = param.key.decode(), value = param.value.decode();
-    if (key != "seq") return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
+    if (key != "seq") return reply.Set(UnknownParameter(key));
     seq = ParseUint(value);
     if (!seq) return reply.Set(ErrorResponse(400, "invalid_argument", "seq must be a number"));
   }

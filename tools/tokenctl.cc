@@ -411,40 +411,27 @@ int Replay(const Globals& g, const std::vector<std::string>& args) {
   auto ledger = OpenOffline(g, rc);
   if (!ledger) return rc;
   const events::EventStore& store = (**ledger)->store();
-  projections::AsOf as_of;
-  if (point->seq) {
-    if (*point->seq > store.head_seq())
-      return Fail("--as-of: seq " + std::to_string(*point->seq) + " is beyond the head " + std::to_string(store.head_seq()));
-    as_of.seq = *point->seq;
-    if (as_of.seq > 0) {
-      auto event = store.Read(as_of.seq);
-      if (!event.ok()) return Fail(event.status().message());
-      as_of.time = event->recorded_at;
-    }
-  } else {
-    auto seq = store.LastSeqAtOrBefore(point->time);
-    if (!seq.ok()) return Fail(seq.status().message());
-    as_of = {*seq, point->time};
-  }
+  auto as_of = projections::ResolveAsOf(store, *point, core::SystemClock().Now());
+  if (!as_of.ok()) return Fail("--as-of: " + as_of.status().message());
   projections::TokenTable table;
   tools::Progress progress("replay");
-  auto applied = projections::Replay(store, 1, as_of.seq, table, [&progress](std::uint64_t n) { progress.Update(n); });
+  auto applied = projections::Replay(store, 1, as_of->seq, table, [&progress](std::uint64_t n) { progress.Update(n); });
   if (!applied.ok()) return Fail(applied.status().message());
   progress.Done(*applied);
   // Namespaces in order; each one's tokens newest first, judged at the as-of time.
   std::map<std::string_view, std::vector<const projections::TokenRecord*>> by_namespace;
   for (const projections::TokenRecord& record : table.records())
     if (ns.empty() || record.namespace_id == ns) by_namespace[record.namespace_id].push_back(&record);
-  std::cerr << "replayed " << *applied << " events: the ledger as of seq " << as_of.seq << ", "
-            << core::FormatRfc3339(as_of.time) << "\n";
+  std::cerr << "replayed " << *applied << " events: the ledger as of seq " << as_of->seq << ", "
+            << core::FormatRfc3339(as_of->time) << "\n";
   for (auto& [name, records] : by_namespace) {
     std::sort(records.begin(), records.end(),
               [](const auto* a, const auto* b) { return a->created_seq > b->created_seq; });
     if (g.json_output) {
       json::array tokens;
-      for (const auto* r : records) tokens.push_back(projections::TokenJson(*r, as_of.time));
-      std::cout << json::serialize(json::object{{"namespace", name}, {"as_of_seq", as_of.seq},
-                                                {"as_of", core::FormatRfc3339(as_of.time)}, {"tokens", std::move(tokens)}})
+      for (const auto* r : records) tokens.push_back(projections::TokenJson(*r, as_of->time));
+      std::cout << json::serialize(json::object{{"namespace", name}, {"as_of_seq", as_of->seq},
+                                                {"as_of", core::FormatRfc3339(as_of->time)}, {"tokens", std::move(tokens)}})
                 << "\n";
       continue;
     }
@@ -452,7 +439,7 @@ int Replay(const Globals& g, const std::vector<std::string>& args) {
     std::printf("  %-24s %-8s %-20s %-20s %s\n", "ID", "STATUS", "CREATED", "EXPIRES", "NAME");
     for (const auto* r : records)
       std::printf("  %-24s %-8s %-20s %-20s %s\n", r->id.c_str(),
-                  std::string(events::TokenStatusName(events::EffectiveStatus(r->status, r->expires_at, as_of.time))).c_str(),
+                  std::string(events::TokenStatusName(events::EffectiveStatus(r->status, r->expires_at, as_of->time))).c_str(),
                   core::FormatRfc3339(r->created_at).c_str(), core::FormatRfc3339(r->expires_at).c_str(), r->name.c_str());
   }
   std::fflush(stdout);
