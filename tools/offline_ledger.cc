@@ -29,8 +29,17 @@ OfflineLedger::~OfflineLedger() {
   if (!scratch_dir_.empty()) std::filesystem::remove_all(scratch_dir_, ec);
 }
 
-Progress::Progress(std::string what)
-    : what_(std::move(what)), enabled_(::isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()),
+core::Result<ProgressMode> ParseProgressMode(std::string_view text) {
+  if (text == "auto") return ProgressMode::kAuto;
+  if (text == "always") return ProgressMode::kAlways;
+  if (text == "never") return ProgressMode::kNever;
+  return core::Status::InvalidArgument("--progress must be auto, always or never");
+}
+
+Progress::Progress(std::string what, ProgressMode mode)
+    : what_(std::move(what)),
+      enabled_(mode == ProgressMode::kAlways || (mode == ProgressMode::kAuto && ::isatty(STDERR_FILENO) == 1)),
+      start_(std::chrono::steady_clock::now()),
       last_(start_) {}
 
 void Progress::Update(std::uint64_t events) {

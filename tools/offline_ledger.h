@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/status.h"
 #include "events/event_store.h"
@@ -30,11 +31,16 @@ class OfflineLedger {
   std::unique_ptr<events::EventStore> store_;
 };
 
-// "\r<what>: N events (R events/s)" on stderr, at most five times a second, and only when
-// stderr is a terminal (scripts and logs get no control characters).
+// When progress lines are shown: kAuto only when stderr is a terminal (scripts and logs get no
+// control characters).
+enum class ProgressMode { kAuto, kAlways, kNever };
+// "auto", "always", "never"; InvalidArgument otherwise.
+core::Result<ProgressMode> ParseProgressMode(std::string_view text);
+
+// "\r<what>: N events (R events/s)" on stderr, at most five times a second.
 class Progress {
  public:
-  explicit Progress(std::string what);
+  Progress(std::string what, ProgressMode mode);
   void Update(std::uint64_t events);
   // The final line (with a newline), when any progress was shown.
   void Done(std::uint64_t events);

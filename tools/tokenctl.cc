@@ -64,6 +64,7 @@ constexpr char kMainUsage[] =
 struct Globals {
   std::string server, admin_token_file, actor, data_dir, ca_file;
   bool json_output = false;
+  tools::ProgressMode progress = tools::ProgressMode::kAuto;
 };
 
 int Fail(const std::string& message) {
@@ -329,7 +330,7 @@ int Verify(const Globals& g, const std::vector<std::string>& args) {
   int rc = kUsage;
   auto ledger = OpenOffline(g, rc);
   if (!ledger) return rc;
-  tools::Progress progress("verify");
+  tools::Progress progress("verify", g.progress);
   options.progress = [&progress](std::uint64_t n) { progress.Update(n); };
   auto report = projections::VerifyLedger((**ledger)->storage(), options);
   if (!report.ok()) return Fail(report.status().message());
@@ -353,8 +354,8 @@ int Verify(const Globals& g, const std::vector<std::string>& args) {
 }
 
 // Writes an exporter's pieces to out.
-int WriteExport(events::EventExporter& exporter, std::ostream& out, const std::string& what) {
-  tools::Progress progress(what);
+int WriteExport(events::EventExporter& exporter, std::ostream& out, const std::string& what, tools::ProgressMode mode) {
+  tools::Progress progress(what, mode);
   std::string piece;
   for (;;) {
     piece.clear();
@@ -390,7 +391,7 @@ int Events(const Globals& g, const std::vector<std::string>& args) {
   if (!ns.empty()) range.namespace_id = ns;
   if (limit > 0) range.limit = limit;
   events::EventExporter exporter(store, events::ExportFormat::kNdjson, range);
-  return WriteExport(exporter, std::cout, "events");
+  return WriteExport(exporter, std::cout, "events", g.progress);
 }
 
 int Replay(const Globals& g, const std::vector<std::string>& args) {
@@ -414,7 +415,7 @@ int Replay(const Globals& g, const std::vector<std::string>& args) {
   auto as_of = projections::ResolveAsOf(store, *point, core::SystemClock().Now());
   if (!as_of.ok()) return Fail("--as-of: " + as_of.status().message());
   projections::TokenTable table;
-  tools::Progress progress("replay");
+  tools::Progress progress("replay", g.progress);
   auto applied = projections::Replay(store, 1, as_of->seq, table, [&progress](std::uint64_t n) { progress.Update(n); });
   if (!applied.ok()) return Fail(applied.status().message());
   progress.Done(*applied);
@@ -494,10 +495,10 @@ int Export(const Globals& g, const std::vector<std::string>& args) {
     }
   }
   events::EventExporter exporter(store, *format, *range, sign);
-  if (output.empty()) return WriteExport(exporter, std::cout, "export");
+  if (output.empty()) return WriteExport(exporter, std::cout, "export", g.progress);
   std::ofstream file(output, std::ios::binary | std::ios::trunc);
   if (!file) return Fail("cannot write " + output);
-  rc = WriteExport(exporter, file, "export");
+  rc = WriteExport(exporter, file, "export", g.progress);
   if (rc == kOk) std::cerr << "exported " << exporter.events_written() << " events to " << output << "\n";
   return rc;
 }
@@ -521,7 +522,7 @@ int PublicKey(const Globals& g, const std::vector<std::string>& args) {
   return kOk;
 }
 
-int VerifyExport(const Globals&, const std::vector<std::string>& args) {
+int VerifyExport(const Globals& g, const std::vector<std::string>& args) {
   std::string file, public_key, head_file;
   po::options_description desc("verify-export options");
   desc.add_options()("file", po::value(&file)->required(), "the export (positional; '-' reads stdin)")(
@@ -548,7 +549,7 @@ int VerifyExport(const Globals&, const std::vector<std::string>& args) {
     if (!head.ok()) return Fail(head_file + ": " + head.status().message());
     options.head = *head;
   }
-  tools::Progress progress("verify-export");
+  tools::Progress progress("verify-export", g.progress);
   options.progress = [&progress](std::uint64_t n) { progress.Update(n); };
   std::ifstream in_file;
   if (file != "-") {
@@ -577,7 +578,7 @@ int VerifyExport(const Globals&, const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   Globals g;
-  std::string command;
+  std::string command, progress_text;
   po::options_description global(kMainUsage);
   global.add_options()("help,h", "show this help")(
       "server", po::value(&g.server)->default_value("http://127.0.0.1:8080"), "tokenledgerd URL, http:// or https:// (online commands)")(
@@ -586,7 +587,9 @@ int main(int argc, char** argv) {
       "file holding the admin token (or set TOKENLEDGER_ADMIN_TOKEN)")(
       "actor", po::value(&g.actor), "who is acting; recorded in the events (X-Actor)")(
       "data-dir", po::value(&g.data_dir)->default_value("./data"), "data dir (offline commands)")(
-      "json", po::bool_switch(&g.json_output), "print the server's JSON instead of text");
+      "json", po::bool_switch(&g.json_output), "print the server's JSON instead of text")(
+      "progress", po::value(&progress_text)->default_value("auto"),
+      "progress lines (events/s) of long offline commands on stderr: auto (when stderr is a terminal), always, never");
   po::options_description hidden;
   hidden.add_options()("command", po::value(&command))("args", po::value<std::vector<std::string>>());
   po::options_description all;
@@ -606,6 +609,9 @@ int main(int argc, char** argv) {
       return vm.count("help") ? kOk : kUsage;
     }
     if (vm.count("help")) rest.push_back("--help");
+    auto progress = tools::ParseProgressMode(progress_text);
+    if (!progress.ok()) return Fail(progress.status().message());
+    g.progress = *progress;
   } catch (const po::error& e) {
     return Fail(std::string(e.what()) + " (see tokenctl --help)");
   }
