@@ -55,6 +55,7 @@ class EventStore {
   std::uint64_t batches_written() const { return batches_written_.load(std::memory_order_relaxed); }
 
   // Visits events with seq >= from in seq order, until visit returns false or the log ends.
+  // The Event passed to visit is reused for the next one: copy what you keep.
   // Each event's own hash is checked while decoding (Corruption on mismatch); chain linkage and
   // gaps are the caller's to check (see projections/ledger_verifier.h).
   core::Status Scan(std::uint64_t from, const std::function<bool(const Event&)>& visit) const;

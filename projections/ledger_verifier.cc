@@ -44,6 +44,8 @@ core::Result<VerifyReport> VerifyLedger(events::Storage& storage, const VerifyOp
   // The chain: keys 1..n without gaps, each event intact and linked to the previous.
   TokenTable replayed;
   core::Timestamp last_recorded_at = 0;
+  events::StoredEventDecoder decoder;
+  events::Event decoded_event;  // reused: the decoder keeps its strings' memory
   core::Sha256Digest prev{};
   std::uint64_t expected = 1;
   bool chain_ok = true;
@@ -54,12 +56,13 @@ core::Result<VerifyReport> VerifyLedger(events::Storage& storage, const VerifyOp
       chain_ok = false;
     }
     expected = seq + 1;
-    auto event = events::DecodeStored(bytes);
-    if (!event.ok()) {
-      problem("event " + std::to_string(seq) + ": " + event.status().message());
+    core::Status decoded = decoder.Decode(bytes, decoded_event);
+    if (!decoded.ok()) {
+      problem("event " + std::to_string(seq) + ": " + decoded.message());
       chain_ok = false;
       return true;
     }
+    const events::Event* event = &decoded_event;
     if (event->seq != seq) {
       problem("event under key " + std::to_string(seq) + " says seq " + std::to_string(event->seq));
       chain_ok = false;

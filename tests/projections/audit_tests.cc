@@ -3,6 +3,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -290,16 +291,27 @@ BOOST_AUTO_TEST_CASE(a_ledger_wakes_a_waiter_promptly_on_append_and_times_out_on
   std::promise<bool> woke;
   auto start = SteadyClock::now();
   ledger->WaitForEvents(1, std::string("acme"), start + std::chrono::seconds(10), [&](bool a) { woke.set_value(a); });
+  // Boost.Test is not thread-safe: the writer thread only records, the main thread asserts.
+  std::atomic<int> created{0};
+  auto create_async = [&](const std::string& ns) {
+    std::promise<void> done;
+    ledger->Create({ns, "t", std::nullopt, "creator"}, [&](core::Result<CreatedToken> r) {
+      if (r.ok()) created.fetch_add(1);
+      done.set_value();
+    });
+    done.get_future().wait();
+  };
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    Create(*ledger, "beta");  // another namespace: no wake-up
+    create_async("beta");  // another namespace: no wake-up
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    Create(*ledger, "acme");
+    create_async("acme");
   });
   auto future = woke.get_future();
   BOOST_REQUIRE(future.wait_for(std::chrono::seconds(5)) == std::future_status::ready);
   auto took = SteadyClock::now() - start;
   writer.join();
+  BOOST_TEST(created.load() == 2);
   BOOST_TEST(future.get());
   BOOST_TEST(took >= std::chrono::milliseconds(190));
   BOOST_TEST(took < std::chrono::seconds(2));
