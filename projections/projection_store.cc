@@ -1,6 +1,7 @@
 #include "projections/projection_store.h"
 
 #include "events/memory_input_archive.h"
+#include "projections/batch_pipe.h"
 #include "events/event_store.h"
 
 #include <rocksdb/db.h>
@@ -10,6 +11,7 @@
 #include <cereal/types/array.hpp>
 #include <cereal/types/string.hpp>
 #include <algorithm>
+#include <thread>
 #include <sstream>
 
 namespace tokenledger::projections {
@@ -100,22 +102,47 @@ core::Result<std::uint64_t> ProjectionStore::Load(TokenTable& table) const {
   if (!s.ok() && !s.IsNotFound()) return events::FromRocksDb(s, "reading the projection format");
   if (s.IsNotFound() || value != kFormat) return core::Status::Corruption("the projection rows are of an older format");
 
-  rocksdb::ReadOptions once;
-  once.fill_cache = false;  // read once, at start
-  once.readahead_size = 2 * 1024 * 1024;
-  std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(once, storage_.tokens()));
-  events::MemoryInputArchive archive{std::string_view()};
   std::uint64_t estimate = 0;
   if (storage_.db()->GetIntProperty(storage_.tokens(), "rocksdb.estimate-num-keys", &estimate))
     table.Reserve(static_cast<size_t>(estimate + estimate / 8));  // an estimate: some room
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    core::Result<TokenRecord> row = DecodeRow(std::string_view(it->value().data(), it->value().size()), archive);
-    if (!row.ok()) return row.status();
-    core::Status restored = table.Restore(std::move(row).value());
-    if (!restored.ok()) return restored;
+  // Reading and decoding the rows on a second thread, restoring them on this one (as Replay).
+  using RowPipe = BatchPipe<TokenRecord>;
+  RowPipe pipe(1024);
+  std::thread reader([&] {
+    rocksdb::ReadOptions once;
+    once.fill_cache = false;  // read once, at start
+    once.readahead_size = 2 * 1024 * 1024;
+    std::unique_ptr<rocksdb::Iterator> it(storage_.db()->NewIterator(once, storage_.tokens()));
+    events::MemoryInputArchive archive{std::string_view()};
+    RowPipe::Batch batch = pipe.Take();
+    core::Status failure = core::Status::Ok();
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      core::Result<TokenRecord> row = DecodeRow(std::string_view(it->value().data(), it->value().size()), archive);
+      if (!row.ok()) {
+        failure = row.status();
+        break;
+      }
+      if (batch.size == batch.items.size()) batch.items.emplace_back();
+      batch.items[batch.size++] = std::move(row).value();
+      if (batch.size == pipe.batch_size()) {
+        if (!pipe.Push(std::move(batch))) break;
+        batch = pipe.Take();
+      }
+    }
+    if (failure.ok()) failure = events::FromRocksDb(it->status(), "loading the token projection");
+    if (failure.ok() && batch.size > 0) pipe.Push(std::move(batch));
+    pipe.Finish(failure);
+  });
+  core::Status restored = core::Status::Ok();
+  for (RowPipe::Batch batch = pipe.Pop(); batch.size > 0 && restored.ok(); batch = pipe.Pop()) {
+    for (size_t i = 0; i < batch.size && restored.ok(); ++i) restored = table.Restore(std::move(batch.items[i]));
+    pipe.Return(std::move(batch));
   }
-  core::Status scan = events::FromRocksDb(it->status(), "loading the token projection");
-  if (!scan.ok()) return scan;
+  pipe.Stop();
+  reader.join();
+  if (!restored.ok()) return restored;
+  core::Status read = pipe.status();
+  if (!read.ok()) return read;
   table.FinishRestore();
   return *checkpoint;
 }
