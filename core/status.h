@@ -17,6 +17,7 @@ enum class StatusCode {
   kConflict,          // the state forbids it (already revoked); maps to 409
   kUnauthenticated,   // maps to 401
   kUnavailable,       // the service refuses for now (failed store, shutting down); 503
+  kResourceExhausted, // too much work queued: retry shortly; 503 with Retry-After
   kIoError,           // the disk or the OS failed
   kCorruption,        // stored bytes are not what was written
   kInternal,          // a bug or an impossible state
@@ -42,6 +43,7 @@ class [[nodiscard]] Status {
   static Status Conflict(std::string m) { return {StatusCode::kConflict, std::move(m)}; }
   static Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
   static Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
+  static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   static Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
   static Status Corruption(std::string m) { return {StatusCode::kCorruption, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }

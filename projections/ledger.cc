@@ -44,6 +44,7 @@ Ledger::Ledger(LedgerOptions options)
 core::Result<std::unique_ptr<Ledger>> Ledger::Open(LedgerOptions options) {
   if (options.max_lifetime_days < 1 || options.max_lifetime_days > kDefaultMaxLifetimeDays)
     return core::Status::InvalidArgument("max lifetime must be 1-366 days");
+  if (options.max_queued_commands < 1) return core::Status::InvalidArgument("the write queue must hold at least 1 command");
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(options)));
   core::Status s = ledger->Load();
   if (!s.ok()) return s;
@@ -286,15 +287,22 @@ void Ledger::Revoke(RevokeTokensCommand command, RevokeDone done) {
 }
 
 void Ledger::Enqueue(Command command) {
+  core::Status refused;
   {
     std::lock_guard lock(queue_mutex_);
-    if (!stopping_) {
+    if (stopping_) {
+      refused = core::Status::Unavailable("the ledger is shutting down");
+    } else if (queue_.size() >= options_.max_queued_commands) {
+      // Queueing more would only grow memory and every waiter's latency; the client retries.
+      queue_full_rejections_.fetch_add(1, std::memory_order_relaxed);
+      refused = core::Status::ResourceExhausted("too many writes are waiting (" +
+                                                std::to_string(options_.max_queued_commands) + "); retry shortly");
+    } else {
       queue_.push_back(std::move(command));
       queue_cv_.notify_one();
       return;
     }
   }
-  core::Status refused = core::Status::Unavailable("the ledger is shutting down");
   if (command.create_done) command.create_done(refused);
   if (command.revoke_done) command.revoke_done(refused);
 }

@@ -40,6 +40,7 @@ namespace tokenledger::projections {
 inline constexpr int kDefaultMaxLifetimeDays = 366;  // the one-calendar-year rule always binds
 inline constexpr size_t kMaxRevokeIds = 1000;
 inline constexpr std::string_view kExpiryActor = "system:expiry";
+inline constexpr size_t kDefaultMaxQueuedCommands = 10000;
 
 struct LedgerOptions {
   std::string data_dir;
@@ -48,6 +49,9 @@ struct LedgerOptions {
   // Signs the ledger head (GET /v1/ledger/head, and the copy saved in the data dir about once a
   // second after writes and at Stop). Null: no signing. Must outlive the ledger.
   const core::SigningKey* signing_key = nullptr;
+  // Write commands waiting for the writer; beyond this, Create/Revoke answer ResourceExhausted
+  // at once instead of queueing without bound (back-pressure: clients retry later).
+  size_t max_queued_commands = kDefaultMaxQueuedCommands;
 };
 
 struct CreateTokenCommand {
@@ -91,11 +95,12 @@ class Ledger {
   using RevokeDone = std::function<void(core::Result<std::vector<RevokeOutcome>>)>;
 
   // Mints a token. done gets InvalidArgument (bad name, namespace or actor), OutOfRange (expiry
-  // in the past or beyond the maximum lifetime) or Unavailable (store failed or stopping), else
-  // the durable token with its secret.
+  // in the past or beyond the maximum lifetime), ResourceExhausted (the write queue is full) or
+  // Unavailable (store failed or stopping), else the durable token with its secret.
   void Create(CreateTokenCommand command, CreateDone done);
   // Revokes ids in the namespace, all in one atomic append. An id of another namespace is
-  // not_found. done gets InvalidArgument or Unavailable, or one outcome per id in order.
+  // not_found. done gets InvalidArgument, ResourceExhausted or Unavailable, or one outcome per
+  // id in order.
   void Revoke(RevokeTokensCommand command, RevokeDone done);
 
   // See ActiveTokenIndex::Validate; the time is this ledger's clock. Lock-free, allocation-free.
@@ -155,6 +160,8 @@ class Ledger {
   std::uint64_t replayed_events() const { return replayed_events_; }
   // Per write command, from Create/Revoke to its completion (queueing, decide, fsync, apply).
   const core::LatencyHistogram& append_latency() const { return append_latency_; }
+  // Write commands refused because the queue was full (see LedgerOptions::max_queued_commands).
+  std::uint64_t queue_full_rejections() const { return queue_full_rejections_.load(std::memory_order_relaxed); }
   // Tokens in the active index (the writer's view; exact between writes).
   size_t active_tokens() const { return index_.size(); }
   // Memory held by the active-token index (see ActiveTokenIndex::ApproxBytes).
@@ -210,6 +217,7 @@ class Ledger {
   std::condition_variable queue_cv_;
   std::deque<Command> queue_;
   bool stopping_ = false;
+  std::atomic<std::uint64_t> queue_full_rejections_{0};
   std::atomic<bool> projection_failed_{false};
   core::Status apply_status_;  // writer only: the first contradiction met while applying
   core::Timestamp last_recorded_at_ = 0;  // writer only: recorded_at never goes backwards

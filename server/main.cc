@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   std::string data_dir, listen, admin_token_file, log_level, tls_cert, tls_key, validator_token_file, resp_listen,
       signing_key_file;
   int max_lifetime_days = 0, threads = 0;
+  size_t max_write_queue = 0;
   po::options_description options(kUsage);
   options.add_options()
       ("help,h", "show this help and exit")
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
       ("admin-token-file", po::value(&admin_token_file), "file holding the admin bearer token; created with mode 0600 and a fresh secret if missing (default DATA_DIR/admin.token)")
       ("signing-key-file", po::value(&signing_key_file), "Ed25519 private key (PEM, PKCS#8) that signs the ledger head for offline verification; created with mode 0600 if missing (default DATA_DIR/signing.key)")
       ("max-lifetime-days", po::value(&max_lifetime_days)->default_value(projections::kDefaultMaxLifetimeDays), "longest token lifetime in days, 1-366; never more than one calendar year")
+      ("max-write-queue", po::value(&max_write_queue)->default_value(projections::kDefaultMaxQueuedCommands), "write requests that may wait for the ledger's writer; beyond this, writes answer 503 overloaded with Retry-After instead of queueing (1-1000000)")
       ("threads", po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())), "I/O threads")
       ("log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error")
       ("tls-cert", po::value(&tls_cert), "PEM certificate (chain) file: serve HTTPS instead of HTTP (needs --tls-key)")
@@ -89,6 +91,10 @@ int main(int argc, char** argv) {
   core::SetLogLevel(*level);
   if (tls_cert.empty() != tls_key.empty()) {
     std::cerr << "tokenledgerd: --tls-cert and --tls-key must be given together\n";
+    return 2;
+  }
+  if (max_write_queue < 1 || max_write_queue > 1000000) {
+    std::cerr << "tokenledgerd: --max-write-queue must be 1-1000000\n";
     return 2;
   }
   if (threads < 1 || threads > 256) {
@@ -140,6 +146,7 @@ int main(int argc, char** argv) {
   ledger_options.data_dir = data_dir;
   ledger_options.signing_key = &*signing_key;
   ledger_options.max_lifetime_days = max_lifetime_days;
+  ledger_options.max_queued_commands = max_write_queue;
   auto ledger = projections::Ledger::Open(ledger_options);
   if (!ledger.ok()) {
     std::cerr << "tokenledgerd: " << ledger.status().message() << "\n";

@@ -86,6 +86,9 @@ std::string ServerMetrics::Render(const projections::Ledger& ledger) const {
   core::AppendPrometheusHeader(out, "tokenledger_writes_refused", "gauge",
                                "1 after a failed write: every write is refused until restart.");
   core::AppendPrometheusSample(out, "tokenledger_writes_refused", "", ledger.writable() ? 0 : 1);
+  core::AppendPrometheusHeader(out, "tokenledger_writes_overloaded_total", "counter",
+                               "Writes answered 503 overloaded because the write queue was full.");
+  core::AppendPrometheusSample(out, "tokenledger_writes_overloaded_total", "", ledger.queue_full_rejections());
   return out;
 }
 

@@ -42,12 +42,19 @@ int HttpStatusOf(const core::Status& s) {
     case core::StatusCode::kUnauthenticated: return 401;
     case core::StatusCode::kNotFound: return 404;
     case core::StatusCode::kConflict: return 409;
-    case core::StatusCode::kUnavailable: return 503;
+    case core::StatusCode::kUnavailable:
+    case core::StatusCode::kResourceExhausted: return 503;
     default: return 500;
   }
 }
 
 HttpResponse StatusResponse(const core::Status& s) {
+  if (s.code() == core::StatusCode::kResourceExhausted) {
+    // Back-pressure, not a fault: say when to come back.
+    HttpResponse r = ErrorResponse(503, "overloaded", s.message());
+    r.AddHeader("Retry-After", "1");
+    return r;
+  }
   if (HttpStatusOf(s) == 500) {
     // Internal details go to the log, not to the client.
     core::Log(core::LogLevel::kError, "request failed: " + s.ToString());

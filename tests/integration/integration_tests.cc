@@ -375,6 +375,9 @@ BOOST_AUTO_TEST_CASE(tokenledgerd_flags) {
   BOOST_TEST(rc == 2, out);
   std::tie(rc, out) = Run(kBin + "/tokenledgerd --listen nonsense");
   BOOST_TEST(rc == 2, out);
+  std::tie(rc, out) = Run(kBin + "/tokenledgerd --max-write-queue 0");
+  BOOST_TEST(rc == 2, out);
+  BOOST_TEST(out.find("--max-write-queue") != std::string::npos, out);
   TempDir dir;
   std::tie(rc, out) = Run(kBin + "/tokenledgerd --data-dir " + dir.path() + " --max-lifetime-days 400 --listen 127.0.0.1:0");
   BOOST_TEST(rc != 0, out);

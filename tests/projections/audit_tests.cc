@@ -3,8 +3,10 @@
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "core/signing.h"
@@ -397,6 +399,44 @@ BOOST_AUTO_TEST_CASE(verify_checks_the_digest_index) {
   BOOST_TEST(!VerifyLedger(**storage)->ok());
   BOOST_REQUIRE((*storage)->db()->Delete(rocksdb::WriteOptions(), (*storage)->digests(), key).ok());
   BOOST_TEST(!VerifyLedger(**storage)->ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(back_pressure)
+
+BOOST_AUTO_TEST_CASE(a_full_write_queue_refuses_at_once_and_loses_nothing_it_accepted) {
+  TempDir dir;
+  LedgerOptions options{dir.path(), kDefaultMaxLifetimeDays, nullptr, nullptr, 2};
+  auto opened = Ledger::Open(options);
+  BOOST_REQUIRE(opened.ok());
+  auto& ledger = **opened;
+  constexpr int kCommands = 300;
+  std::mutex mu;
+  std::condition_variable cv;
+  int done = 0, accepted = 0, overloaded = 0, other = 0;
+  // Callbacks only count (they may run on the writer thread); the test thread asserts.
+  for (int i = 0; i < kCommands; ++i) {
+    ledger.Create({"acme", "t", std::nullopt, "flood"}, [&](core::Result<CreatedToken> r) {
+      std::lock_guard lock(mu);
+      if (r.ok()) ++accepted;
+      else if (r.status().code() == core::StatusCode::kResourceExhausted) ++overloaded;
+      else ++other;
+      ++done;
+      cv.notify_all();
+    });
+  }
+  {
+    std::unique_lock lock(mu);
+    BOOST_REQUIRE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return done == kCommands; }));
+  }
+  BOOST_TEST(other == 0);
+  BOOST_TEST(overloaded > 0);  // 300 commands at once cannot all fit in a queue of 2
+  BOOST_TEST(accepted > 0);
+  BOOST_TEST(ledger.queue_full_rejections() == static_cast<std::uint64_t>(overloaded));
+  BOOST_TEST(ledger.head_seq() == static_cast<std::uint64_t>(accepted));  // each accepted one is durable
+  BOOST_TEST(Ledger::Open({dir.Sub("x"), kDefaultMaxLifetimeDays, nullptr, nullptr, 0}).status().code() ==
+             core::StatusCode::kInvalidArgument);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
