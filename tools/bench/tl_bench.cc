@@ -237,6 +237,59 @@ int BulkLoad(const std::string& data_dir, long count, int namespaces, const std:
   return failed > 0 ? 1 : 0;
 }
 
+// Overload: `clients` connections create tokens back to back for `seconds` (far more than the
+// disk can take when the write queue is small), while one more connection validates a token
+// and records each validation's latency. Prints accepted and refused (503 overloaded) writes
+// per second, write latency, and validation latency during the flood.
+int Overload(const std::string& url, const std::string& admin, int clients, double seconds) {
+  auto checker = tools::HttpClient::Create(url);
+  if (!checker.ok()) return 1;
+  auto created = (*checker)->Request("POST", "/v1/namespaces/overload/tokens", R"({"name":"probe"})", Auth(admin));
+  if (!created.ok() || created->status != 201) return 1;
+  std::string body = R"({"token":")" + json::value_to<std::string>(json::parse(created->body).at("token")) + R"("})";
+  std::atomic<long> accepted{0}, overloaded{0}, other{0};
+  std::mutex latency_mutex;
+  std::vector<double> write_lat;
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> threads;
+  for (int c = 0; c < clients; ++c) {
+    threads.emplace_back([&] {
+      auto client = tools::HttpClient::Create(url, std::chrono::seconds(30));
+      if (!client.ok()) return;
+      std::vector<double> mine;
+      while (Clock::now() < end) {
+        auto t0 = Clock::now();
+        auto r = (*client)->Request("POST", "/v1/namespaces/overload/tokens", R"({"name":"flood"})", Auth(admin));
+        if (r.ok() && r->status == 201) {
+          ++accepted;
+          mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        } else if (r.ok() && r->status == 503 && r->body.find("overloaded") != std::string::npos) {
+          ++overloaded;
+        } else {
+          ++other;
+        }
+      }
+      std::lock_guard lock(latency_mutex);
+      write_lat.insert(write_lat.end(), mine.begin(), mine.end());
+    });
+  }
+  std::vector<double> valid_lat;
+  double validations = OneConnection(**checker, seconds, "POST", "/v1/validate", body, valid_lat);
+  for (auto& t : threads) t.join();
+  double elapsed = Seconds(Clock::now() - start);
+  std::printf("overload_clients %d\n", clients);
+  std::printf("writes_accepted_per_second %.0f\n", accepted / elapsed);
+  std::printf("writes_overloaded_per_second %.0f\n", overloaded / elapsed);
+  std::printf("writes_other_errors %ld\n", other.load());
+  std::printf("write_latency_p50 %.0f us\n", Percentile(write_lat, 0.5));
+  std::printf("write_latency_p99 %.0f us\n", Percentile(write_lat, 0.99));
+  std::printf("validations_per_second_during %.0f\n", validations);
+  std::printf("validation_latency_p50_during %.0f us\n", Percentile(valid_lat, 0.5));
+  std::printf("validation_latency_p99_during %.0f us\n", Percentile(valid_lat, 0.99));
+  return other.load() == 0 ? 0 : 1;
+}
+
 // Writes a synthetic ledger of `count` events straight through the event store (10,000 events
 // per fsync'd batch, no projection rows: the first open rebuilds them): about 70 % creates,
 // 25 % revocations of earlier tokens and the expiries due, over the 400 days before now, over
@@ -328,7 +381,7 @@ int main(int argc, char** argv) {
       "Usage: tl_bench MODE [options]\n"
       "Modes: creates, validate, fsync-reference, populate, restart, restart-full-replay\n"
       "(tools/bench/run_bench.sh runs them); bulk-load, redis-keys, resp-load, http-rate\n"
-      "(tools/bench/gateway_bench.sh runs them); synth-ledger (tools/bench/audit_bench.sh)\n\nOptions");
+      "(tools/bench/gateway_bench.sh runs them); synth-ledger (tools/bench/audit_bench.sh); overload (tools/bench/overload_bench.sh)\n\nOptions");
   desc.add_options()("help,h", "show this help")("mode", po::value(&mode), "what to measure")(
       "url", po::value(&url), "server URL")("admin-token-file", po::value(&admin_file), "admin token file")(
       "clients", po::value(&clients)->default_value(1), "concurrent clients")(
@@ -379,6 +432,7 @@ int main(int argc, char** argv) {
   if (mode == "bulk-load") return BulkLoad(dir, count, namespaces, tokens_file);
   if (mode == "redis-keys") return RedisKeys(count, key_prefix, keys_file, resp_file);
   if (mode == "synth-ledger") return SynthLedger(dir, count, namespaces, tokens_file);
+  if (mode == "overload") return Overload(url, admin, clients, seconds);
   bench::LoadTarget target{host, port, clients, seconds, label};
   if (mode == "resp-load") {
     bench::RespLoadOptions o{target, pipeline, command,

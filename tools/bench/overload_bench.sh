@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Back-pressure under overload: CLIENTS connections create tokens back to back (each waits for
+# its fsync'd answer, then sends the next) against tokenledgerd with a small write queue
+# (--max-write-queue 16) and with the default (10000), while one more connection validates
+# and records its latency. Reports accepted and refused writes per second, write and
+# validation latency, and the server's peak RSS (VmHWM), so the queue bound's effect on memory
+# and latency can be read side by side.
+# Usage: tools/bench/overload_bench.sh [CLIENTS] [SECONDS]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+clients="${1:-256}"
+seconds="${2:-10}"
+source "$root/tools/deps.sh"
+tl_prepare "$root" >/dev/null
+bin="$root/build/bin"
+work="$(mktemp -d)"
+server=""
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+
+echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r), $clients clients, $seconds s"
+mkfifo "$work/out"
+for queue in 16 10000; do
+  echo "## --max-write-queue $queue"
+  "$bin/tokenledgerd" --data-dir "$work/data-$queue" --listen 127.0.0.1:0 --log-level warn \
+    --max-write-queue "$queue" > "$work/out" &
+  server=$!
+  read -r line < "$work/out"
+  url="${line##* }"
+  "$bin/tl_bench" overload --url "$url" --admin-token-file "$work/data-$queue/admin.token" \
+    --clients "$clients" --seconds "$seconds" || echo "overload run reported errors"
+  grep VmHWM "/proc/$server/status" | awk '{print "server_peak_rss_kb " $2}'
+  curl -s "$url/metrics" | grep '^tokenledger_writes_overloaded_total'
+  kill -TERM "$server"; wait "$server" || true; server=""
+done
