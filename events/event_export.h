@@ -63,8 +63,6 @@ class EventExporter {
 
   std::uint64_t events_written() const { return written_; }
   std::uint64_t events_scanned() const { return scanned_; }
-  // The seq of the last event scanned (its hash is what the signed head line signs).
-  std::uint64_t last_scanned_seq() const { return next_seq_ - 1; }
 
  private:
   const EventStore& store_;

@@ -141,8 +141,6 @@ EventCursor::EventCursor(const Storage& storage, std::uint64_t from)
 
 EventCursor::~EventCursor() = default;
 
-bool EventCursor::at_end() const { return !it_->Valid(); }
-
 core::Status EventCursor::Read(const std::function<bool(std::uint64_t, std::string_view)>& visit) {
   for (; it_->Valid();) {
     auto seq = SeqFromKey(std::string_view(it_->key().data(), it_->key().size()));

@@ -104,9 +104,8 @@ class EventCursor {
   EventCursor(const Storage& storage, std::uint64_t from);
   ~EventCursor();
   // Visits events from the current position until visit returns false (that event counts as
-  // read) or the log ends (see at_end()).
+  // read) or the log ends.
   core::Status Read(const std::function<bool(std::uint64_t, std::string_view)>& visit);
-  bool at_end() const;
 
  private:
   std::unique_ptr<rocksdb::Iterator> it_;

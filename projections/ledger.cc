@@ -234,8 +234,12 @@ void Ledger::WaitForEvents(std::uint64_t after, std::optional<std::string> names
   queue_cv_.notify_one();
 }
 
-core::Result<events::SignedHead> Ledger::SignHead(std::optional<std::uint64_t> seq) const {
+core::Result<events::SignedHead> Ledger::SignHash(std::uint64_t seq, const core::Sha256Digest& hash) const {
   if (options_.signing_key == nullptr) return core::Status::Unavailable("this ledger has no signing key");
+  return events::SignHead(*options_.signing_key, seq, hash, clock_->Now());
+}
+
+core::Result<events::SignedHead> Ledger::SignHead(std::optional<std::uint64_t> seq) const {
   auto [head_seq, head_hash] = store_->head();
   if (seq && *seq > head_seq)
     return core::Status::InvalidArgument("seq " + std::to_string(*seq) + " is beyond the ledger head " +
@@ -249,7 +253,7 @@ core::Result<events::SignedHead> Ledger::SignHead(std::optional<std::uint64_t> s
       head_hash = event->hash;
     }
   }
-  return events::SignHead(*options_.signing_key, head_seq, head_hash, clock_->Now());
+  return SignHash(head_seq, head_hash);
 }
 
 void Ledger::SaveSignedHeadIfDue(bool force) {
@@ -307,24 +311,22 @@ void Ledger::Enqueue(Command command) {
   if (command.revoke_done) command.revoke_done(refused);
 }
 
-void Ledger::WriterLoop() {
-  if (full_save_pending_) {
-    // Before any write: a live save must never put a newer checkpoint on a partial rebuild.
-    auto start = std::chrono::steady_clock::now();
-    core::Status saved = projection_store_->SaveAll(table_, store_->head_seq());
-    if (!saved.ok()) {
-      projection_failed_.store(true);
-      core::Log(core::LogLevel::kError, "saving the rebuilt projection failed; the ledger refuses writes: " +
-                                            saved.ToString());
-    } else {
-      core::Log(core::LogLevel::kDebug, "rebuilt projection saved in " +
-                                            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                               std::chrono::steady_clock::now() - start)
-                                                               .count()) +
-                                            " ms");
-    }
-    full_save_pending_ = false;
+void Ledger::SaveRebuiltProjection() {
+  // Before any write: a live save must never put a newer checkpoint on a partial rebuild.
+  auto start = std::chrono::steady_clock::now();
+  core::Status saved = projection_store_->SaveAll(table_, store_->head_seq());
+  full_save_pending_ = false;
+  if (!saved.ok()) {
+    projection_failed_.store(true);
+    core::Log(core::LogLevel::kError, "saving the rebuilt projection failed; the ledger refuses writes: " + saved.ToString());
+    return;
   }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  core::Log(core::LogLevel::kDebug, "rebuilt projection saved in " + std::to_string(ms) + " ms");
+}
+
+void Ledger::WriterLoop() {
+  if (full_save_pending_) SaveRebuiltProjection();
   for (;;) {
     std::vector<Command> group;  // empty: no allocation on an idle tick
     {

@@ -146,8 +146,10 @@ class Ledger {
   // The head (or event seq's hash, seq <= head) signed now. Unavailable without a signing key,
   // InvalidArgument for a seq beyond the head.
   core::Result<events::SignedHead> SignHead(std::optional<std::uint64_t> seq = std::nullopt) const;
+  // Signs (seq, hash) now, as given: an export signs the hash of the last event it read.
+  // Unavailable without a signing key.
+  core::Result<events::SignedHead> SignHash(std::uint64_t seq, const core::Sha256Digest& hash) const;
   bool can_sign() const { return options_.signing_key != nullptr; }
-  const core::SigningKey* signing_key() const { return options_.signing_key; }
 
   // False once a write failed (every write is refused until restart) or after Stop().
   bool writable() const;
@@ -190,6 +192,8 @@ class Ledger {
   core::Result<std::string> NewTokenId(const std::unordered_set<std::string>& pending_ids) const;
   void ApplyCommitted(const std::vector<events::Event>& appended);
   void SaveProjection(const std::vector<events::Event>& appended);
+  // Writer, first thing after a rebuild at Open: saves every rebuilt row (see Load).
+  void SaveRebuiltProjection();
   // Saves a signed head when the head moved and a second has passed (or always, with force).
   void SaveSignedHeadIfDue(bool force);
 

@@ -5,6 +5,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <array>
 #include <charconv>
 #include <cstring>
 #include <mutex>
@@ -387,17 +388,22 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
         }
         // Shutting down: an export could take minutes; the client sees the body cut short.
         if (*more && self->state_.stopping.load()) return self->CloseSocket();
+        // One gathered write: what out_ holds (the head, at first) and the chunk's size line,
+        // the piece itself (not copied), the chunk's end and, after the last, the final chunk.
         bool chunked = self->version_ != 10;
+        std::string_view tail;
         if (chunked && !self->piece_.empty()) {
           char size[20];
           auto [end, ec] = std::to_chars(size, size + sizeof size, self->piece_.size(), 16);
-          self->out_.append(size, end).append("\r\n").append(self->piece_).append("\r\n");
-        } else if (!chunked) {
-          self->out_.append(self->piece_);
+          self->out_.append(size, end).append("\r\n");
+          tail = *more ? "\r\n" : "\r\n0\r\n\r\n";
+        } else if (chunked && !*more) {
+          tail = "0\r\n\r\n";
         }
-        if (!*more && chunked) self->out_.append("0\r\n\r\n");
+        std::array<net::const_buffer, 3> buffers = {net::buffer(self->out_), net::buffer(self->piece_),
+                                                    net::buffer(tail.data(), tail.size())};
         self->SetDeadline(self->state_.options.write_timeout);
-        net::async_write(self->stream_, net::buffer(self->out_),
+        net::async_write(self->stream_, buffers,
                          [self, close, last = !*more](beast::error_code ec, std::size_t) {
                            self->out_.clear();
                            if (ec) return self->DoClose();
@@ -440,7 +446,7 @@ class HttpSession : public Connection, public std::enable_shared_from_this<HttpS
   HttpRequest request_;
   HttpResponse response_;
   std::string out_;
-  std::string piece_;  // a streamed body's next piece, filled on a worker thread
+  std::string piece_;  // a streamed body's next piece, filled on a worker thread, written as is
   std::optional<RequestParser> parser_;
   DeferFn defer_;
   bool keep_alive_ = true;

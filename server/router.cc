@@ -102,6 +102,18 @@ std::optional<std::uint64_t> ParseUint(std::string_view text) {
   return v;
 }
 
+// Reads a ?namespace= filter into ns; the 400 to answer when it is not a namespace.
+std::optional<HttpResponse> NamespaceFilter(const std::string& value, std::optional<std::string>& ns) {
+  core::Status valid = core::ValidateNamespace(value);
+  if (!valid.ok()) return ErrorResponse(400, "invalid_namespace", valid.message());
+  ns = value;
+  return std::nullopt;
+}
+
+HttpResponse UnknownParameter(const std::string& key) {
+  return ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\"");
+}
+
 }  // namespace
 
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message) {
@@ -593,7 +605,7 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
       if (!point.ok()) return reply.Set(ErrorResponse(400, "invalid_as_of", point.status().message()));
       as_of = *point;
     } else {
-      return reply.Set(ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\""));
+      return reply.Set(UnknownParameter(key));
     }
   }
   auto page = ledger_.List(params.ns, filter, limit, cursor, as_of);
@@ -704,18 +716,6 @@ class EventStream final : public BodyStream {
   std::unique_ptr<events::EventExporter> exporter_;
 };
 
-// Reads a ?namespace= filter into ns; the 400 to answer when it is not a namespace.
-std::optional<HttpResponse> NamespaceFilter(const std::string& value, std::optional<std::string>& ns) {
-  core::Status valid = core::ValidateNamespace(value);
-  if (!valid.ok()) return ErrorResponse(400, "invalid_namespace", valid.message());
-  ns = value;
-  return std::nullopt;
-}
-
-HttpResponse UnknownParameter(const std::string& key) {
-  return ErrorResponse(400, "invalid_argument", "unknown query parameter \"" + key + "\"");
-}
-
 HttpResponse StreamedEvents(std::unique_ptr<events::EventExporter> exporter, std::string_view content_type) {
   HttpResponse r;
   r.content_type = content_type;
@@ -816,11 +816,7 @@ void Router::HandleExport(const HttpRequest&, const Params& params, Reply& reply
   range->namespace_id = ns;
   events::EventExporter::SignFn sign;
   if (ledger_.can_sign()) {
-    const core::Clock* clock = &ledger_.clock();
-    const core::SigningKey* key = ledger_.signing_key();
-    sign = [clock, key](std::uint64_t seq, const core::Sha256Digest& hash) -> core::Result<events::SignedHead> {
-      return events::SignHead(*key, seq, hash, clock->Now());
-    };
+    sign = [ledger = &ledger_](std::uint64_t seq, const core::Sha256Digest& hash) { return ledger->SignHash(seq, hash); };
   }
   bool csv = format == events::ExportFormat::kCsv;
   std::string first = std::to_string(range->first_seq), last = std::to_string(range->last_seq);

@@ -298,13 +298,14 @@ std::string SigningKeyPath(const Globals& g, const std::string& given) {
   return given.empty() ? g.data_dir + "/signing.key" : given;
 }
 
-std::optional<core::Result<std::unique_ptr<tools::OfflineLedger>>> OpenOffline(const Globals& g, int& rc) {
+// Opens the data dir offline; null (after saying why) when it cannot.
+std::unique_ptr<tools::OfflineLedger> OpenOffline(const Globals& g) {
   auto ledger = tools::OfflineLedger::Open(g.data_dir);
   if (!ledger.ok()) {
-    rc = Fail(ledger.status().message());
-    return std::nullopt;
+    Fail(ledger.status().message());
+    return nullptr;
   }
-  return ledger;
+  return std::move(ledger).value();
 }
 
 int Verify(const Globals& g, const std::vector<std::string>& args) {
@@ -327,12 +328,11 @@ int Verify(const Globals& g, const std::vector<std::string>& args) {
     if (!key.ok()) return Fail("--public-key: " + key.status().message());
     options.trusted_key = *key;
   }
-  int rc = kUsage;
-  auto ledger = OpenOffline(g, rc);
-  if (!ledger) return rc;
+  auto ledger = OpenOffline(g);
+  if (!ledger) return kUsage;
   tools::Progress progress("verify", g.progress);
   options.progress = [&progress](std::uint64_t n) { progress.Update(n); };
-  auto report = projections::VerifyLedger((**ledger)->storage(), options);
+  auto report = projections::VerifyLedger(ledger->storage(), options);
   if (!report.ok()) return Fail(report.status().message());
   progress.Done(report->events);
   std::cout << "events:      " << report->events << "\n"
@@ -383,10 +383,9 @@ int Events(const Globals& g, const std::vector<std::string>& args) {
   if (auto rc = ParseCommand(args, desc, pos, vm, "Usage: tokenctl --data-dir DIR events [--after N] [--limit N] [--namespace NS]\n"
                                                   "Prints events as NDJSON, one per line, as GET /v1/events does."))
     return *rc;
-  int rc = kUsage;
-  auto ledger = OpenOffline(g, rc);
-  if (!ledger) return rc;
-  const events::EventStore& store = (**ledger)->store();
+  auto ledger = OpenOffline(g);
+  if (!ledger) return kUsage;
+  const events::EventStore& store = ledger->store();
   events::ExportRange range{after + 1, store.head_seq(), std::nullopt};
   if (!ns.empty()) range.namespace_id = ns;
   if (limit > 0) range.limit = limit;
@@ -408,10 +407,9 @@ int Replay(const Globals& g, const std::vector<std::string>& args) {
     return *rc;
   auto point = events::ParseLedgerPoint(as_of_text);
   if (!point.ok()) return Fail("--as-of: " + point.status().message());
-  int rc = kUsage;
-  auto ledger = OpenOffline(g, rc);
-  if (!ledger) return rc;
-  const events::EventStore& store = (**ledger)->store();
+  auto ledger = OpenOffline(g);
+  if (!ledger) return kUsage;
+  const events::EventStore& store = ledger->store();
   auto as_of = projections::ResolveAsOf(store, *point, core::SystemClock().Now());
   if (!as_of.ok()) return Fail("--as-of: " + as_of.status().message());
   projections::TokenTable table;
@@ -472,10 +470,9 @@ int Export(const Globals& g, const std::vector<std::string>& args) {
     if (!parsed.ok()) return Fail(std::string(name) + ": " + parsed.status().message());
     *point = *parsed;
   }
-  int rc = kUsage;
-  auto ledger = OpenOffline(g, rc);
-  if (!ledger) return rc;
-  const events::EventStore& store = (**ledger)->store();
+  auto ledger = OpenOffline(g);
+  if (!ledger) return kUsage;
+  const events::EventStore& store = ledger->store();
   auto range = events::ResolveRange(store, store.head_seq(), from, to);
   if (!range.ok()) return Fail(range.status().message());
   if (!ns.empty()) range->namespace_id = ns;
@@ -498,7 +495,7 @@ int Export(const Globals& g, const std::vector<std::string>& args) {
   if (output.empty()) return WriteExport(exporter, std::cout, "export", g.progress);
   std::ofstream file(output, std::ios::binary | std::ios::trunc);
   if (!file) return Fail("cannot write " + output);
-  rc = WriteExport(exporter, file, "export", g.progress);
+  int rc = WriteExport(exporter, file, "export", g.progress);
   if (rc == kOk) std::cerr << "exported " << exporter.events_written() << " events to " << output << "\n";
   return rc;
 }
