@@ -9,7 +9,9 @@
 #include "events/event_json.h"
 #include "events/event_store.h"
 #include "events/export_verifier.h"
+#include "events/memory_input_archive.h"
 #include "events/signed_head.h"
+#include <cereal/types/string.hpp>
 #include "tests/test_util.h"
 
 using namespace tokenledger;
@@ -411,6 +413,27 @@ BOOST_AUTO_TEST_CASE(time_points_resolve_at_the_exact_boundary) {
   BOOST_TEST((point.ok() && !point->seq && point->time == kT0));
   BOOST_TEST(!ParseLedgerPoint("yesterday").ok());
   BOOST_TEST(!ParseLedgerPoint("").ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(memory_archive)
+
+BOOST_AUTO_TEST_CASE(a_length_beyond_the_bytes_is_refused_before_anything_is_allocated) {
+  // A string whose length prefix claims 2^62 bytes: cereal's string loader would resize to it.
+  std::string bytes("\x00\x00\x00\x00\x00\x00\x00\x40" "abc", 11);
+  MemoryInputArchive ar(bytes);
+  std::string out;
+  BOOST_CHECK_THROW(ar(out), cereal::Exception);
+  BOOST_TEST(out.capacity() < 1024u);
+  MemoryInputArchive short_read(std::string_view("\x01\x02", 2));
+  std::uint64_t n = 0;
+  BOOST_CHECK_THROW(short_read(n), cereal::Exception);
+  std::string fine("\x03\x00\x00\x00\x00\x00\x00\x00" "abc", 11);
+  MemoryInputArchive ok(fine);
+  ok(out);
+  BOOST_TEST(out == "abc");
+  BOOST_TEST(ok.remaining() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

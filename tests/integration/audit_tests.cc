@@ -135,6 +135,13 @@ BOOST_AUTO_TEST_CASE(a_long_export_streams_in_chunks_over_a_real_socket) {
   BOOST_TEST(json::parse(lines.back()).at("seq").as_int64() == 1000);
   // The connection stays usable after a streamed response.
   BOOST_TEST(s.Call("GET", "/healthz", "", false).status == 200);
+  // HEAD: the headers of the stream, no body, and the connection stays usable.
+  auto [head_rc, head] = Run("curl -s -I -H 'Authorization: Bearer " + s.admin + "' '" + s.url +
+                             "/v1/export?format=csv' -w 'END%{size_download}'");
+  BOOST_TEST(head_rc == 0);
+  BOOST_TEST(head.find("HTTP/1.1 200") == 0u, head);
+  BOOST_TEST(head.find("Content-Type: text/csv") != std::string::npos, head);
+  BOOST_TEST(head.find("END0") != std::string::npos, head);
   // HTTP/1.0 has no chunked encoding: the body ends with the connection.
   auto [rc, raw] = Run("curl -s --http1.0 -H 'Authorization: Bearer " + s.admin + "' '" + s.url + "/v1/events?limit=5'");
   BOOST_TEST(rc == 0);

@@ -11,6 +11,7 @@
 
 #include "core/signing.h"
 #include "events/event_store.h"
+#include "events/storage.h"
 #include "projections/event_waiters.h"
 #include "projections/ledger.h"
 #include "projections/ledger_verifier.h"
@@ -437,6 +438,94 @@ BOOST_AUTO_TEST_CASE(a_full_write_queue_refuses_at_once_and_loses_nothing_it_acc
   BOOST_TEST(ledger.head_seq() == static_cast<std::uint64_t>(accepted));  // each accepted one is durable
   BOOST_TEST(Ledger::Open({dir.Sub("x"), kDefaultMaxLifetimeDays, nullptr, nullptr, 0}).status().code() ==
              core::StatusCode::kInvalidArgument);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(failure_paths)
+
+namespace {
+// A log written straight through the event store (which checks no lifecycle rule).
+std::unique_ptr<events::Storage> LogOf(const std::string& dir, std::vector<events::NewEvent> news) {
+  auto storage = events::Storage::OpenPrimary(dir);
+  BOOST_REQUIRE(storage.ok());
+  auto store = events::EventStore::Open(**storage);
+  BOOST_REQUIRE(store.ok());
+  BOOST_REQUIRE((*store)->Append(std::move(news)).ok());
+  return std::move(storage).value();
+}
+events::NewEvent NewCreate(int i) {
+  return {kStart, "a", events::TokenCreated{"tok_" + std::to_string(i), "acme", "n", core::Sha256(std::to_string(i)), kStart + 100}};
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_replay_stops_at_a_contradiction_without_hanging_its_reader) {
+  TempDir dir;
+  std::vector<events::NewEvent> news;
+  for (int i = 0; i < 10000; ++i) news.push_back(NewCreate(i));  // several batches in flight
+  news.insert(news.begin() + 10, events::NewEvent{kStart, "a", events::TokenRevoked{"tok_unknown", "acme", ""}});
+  auto storage = LogOf(dir.path(), std::move(news));
+  auto store = events::EventStore::Open(*storage);
+  TokenTable table;
+  auto replayed = Replay(**store, 1, (*store)->head_seq(), table);
+  BOOST_REQUIRE(!replayed.ok());
+  BOOST_TEST(replayed.status().code() == core::StatusCode::kCorruption);
+  BOOST_TEST(replayed.status().message().find("event 11") != std::string::npos, replayed.status().message());
+}
+
+BOOST_AUTO_TEST_CASE(a_replay_reports_an_event_that_does_not_match_its_hash) {
+  TempDir dir;
+  std::vector<events::NewEvent> news;
+  for (int i = 0; i < 5000; ++i) news.push_back(NewCreate(i));
+  auto storage = LogOf(dir.path(), std::move(news));
+  std::string value;
+  BOOST_REQUIRE(storage->db()->Get(rocksdb::ReadOptions(), storage->events(), events::EventKey(4000), &value).ok());
+  value[20] ^= 1;
+  BOOST_REQUIRE(storage->db()->Put(rocksdb::WriteOptions(), storage->events(), events::EventKey(4000), value).ok());
+  auto store = events::EventStore::Open(*storage);
+  TokenTable table;
+  auto replayed = Replay(**store, 1, 5000, table);
+  BOOST_REQUIRE(!replayed.ok());
+  BOOST_TEST(replayed.status().message().find("event 4000") != std::string::npos, replayed.status().message());
+}
+
+BOOST_AUTO_TEST_CASE(an_undecodable_projection_row_makes_the_ledger_rebuild_from_the_log) {
+  TempDir dir;
+  std::vector<CreatedToken> tokens;
+  {
+    auto ledger = Open(dir.path(), nullptr);
+    for (int i = 0; i < 3; ++i) tokens.push_back(Create(*ledger, "acme"));
+  }
+  {
+    auto storage = events::Storage::OpenPrimary(dir.path());
+    BOOST_REQUIRE(storage.ok());
+    BOOST_REQUIRE((*storage)->db()->Put(rocksdb::WriteOptions(), (*storage)->tokens(), tokens[1].record.id,
+                                         std::string("\x01\x01\xff\xff\xff\xff\xff\xff\xff\x7f", 10)).ok());
+  }
+  auto ledger = Open(dir.path(), nullptr);
+  BOOST_TEST(ledger->loaded_checkpoint() == 0u);  // rows refused: rebuilt from the whole log
+  BOOST_TEST(ledger->replayed_events() == 3u);
+  for (const auto& t : tokens) BOOST_TEST((ledger->Validate(t.secret, std::nullopt, nullptr) == Validity::kActive));
+}
+
+BOOST_AUTO_TEST_CASE(a_new_signing_key_signs_the_head_again) {
+  TempDir dir, keys;
+  auto old_key = core::SigningKey::LoadOrCreate(keys.Sub("old.key"));
+  auto new_key = core::SigningKey::LoadOrCreate(keys.Sub("new.key"));
+  BOOST_REQUIRE(old_key.ok() && new_key.ok());
+  {
+    auto ledger = Open(dir.path(), nullptr, &*old_key);
+    Create(*ledger, "acme");
+  }
+  { auto ledger = Open(dir.path(), nullptr, &*new_key); }  // no write: only the key changed
+  auto storage = events::Storage::OpenPrimary(dir.path());
+  BOOST_REQUIRE(storage.ok());
+  VerifyOptions options;
+  options.trusted_key = new_key->public_key();
+  auto report = VerifyLedger(**storage, options);
+  BOOST_REQUIRE(report.ok());
+  BOOST_TEST(report->ok());
+  BOOST_TEST((report->signed_head->public_key == new_key->public_key()));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
