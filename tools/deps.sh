@@ -8,6 +8,9 @@ TL_PACKAGES=(cmake ninja-build g++ libboost1.81-dev libboost-json1.81-dev libboo
              libssl-dev zlib1g-dev curl ca-certificates)
 # The real peers the integration tests drive: nginx (auth_request), redis-cli/redis-benchmark.
 TL_TEST_PACKAGES=(nginx-light redis-tools)
+# The checked builds (tools/sanitize.sh, tools/fuzz.sh): clang with its sanitizer and libFuzzer
+# runtimes, and llvm-symbolizer for readable reports.
+TL_CHECKED_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
 # The benchmarks' references and load generators (tools/bench/run_bench.sh).
 TL_BENCH_PACKAGES=(nginx-light redis-server redis-tools wrk)
 
@@ -46,6 +49,25 @@ tl_build() {
     cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
   cmake --build "$root/build" -j "$(nproc)"
+}
+
+# Builds the checked configuration $2 of the checkout at $1 in $1/build-$2: asan (ASan+UBSan
+# with libFuzzer coverage and the fuzz targets) or tsan (ThreadSanitizer; only what the
+# concurrency tests need). clang, -O1 with line tables: fast to build, readable reports.
+tl_build_checked() {
+  local root="$1" kind="$2" dir="$1/build-$2"
+  local flags=(-DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo
+               "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -gline-tables-only")
+  case "$kind" in
+    asan) flags+=(-DTL_SANITIZE=address,undefined -DTL_FUZZ=ON) ;;
+    tsan) flags+=(-DTL_SANITIZE=thread) ;;
+  esac
+  [ -f "$dir/build.ninja" ] || cmake -S "$root" -B "$dir" -G Ninja "${flags[@]}" >/dev/null
+  if [ "$kind" = tsan ]; then
+    cmake --build "$dir" -j "$(nproc)" --target projections_tests server_tests
+  else
+    cmake --build "$dir" -j "$(nproc)"
+  fi
 }
 
 # Installs what is missing and builds the checkout at $1.
