@@ -60,6 +60,11 @@ core::Status Ledger::Load() {
   auto storage = events::Storage::OpenPrimary(options_.data_dir);
   if (!storage.ok()) return storage.status();
   storage_ = std::move(storage).value();
+  if (options_.verify_data_files) {
+    core::Status verified = storage_->VerifyDataFiles();
+    if (!verified.ok()) return verified;
+    core::Log(core::LogLevel::kDebug, "data files verified: " + ms_since());
+  }
   auto store = events::EventStore::Open(*storage_);
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();

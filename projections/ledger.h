@@ -52,6 +52,9 @@ struct LedgerOptions {
   // Write commands waiting for the writer; beyond this, Create/Revoke answer ResourceExhausted
   // at once instead of queueing without bound (back-pressure: clients retry later).
   size_t max_queued_commands = kDefaultMaxQueuedCommands;
+  // Check every data file's checksums at Open (Storage::VerifyDataFiles): a damaged file stops
+  // the open with Corruption instead of being served until a query trips over it.
+  bool verify_data_files = true;
 };
 
 struct CreateTokenCommand {

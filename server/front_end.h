@@ -36,6 +36,9 @@ struct FrontEndOptions {
   size_t header_limit = 16 * 1024;         // larger headers get 431
   std::chrono::seconds read_timeout{30};   // a whole request, an idle keep-alive or RESP connection
   std::chrono::seconds write_timeout{30};  // a whole response, and a TLS handshake
+  // Open connections (HTTP and RESP together); one more is accepted and closed at once, so a
+  // flood of connections costs a bounded amount of memory and file descriptors.
+  size_t max_connections = 16384;
   std::string tls_cert_file;               // both set: serve HTTPS
   std::string tls_key_file;
   std::optional<std::string> resp_host;    // set: serve RESP on resp_host:resp_port

@@ -1,4 +1,6 @@
 // tokenledgerd: wires flags -> ledger (RocksDB + projections) -> router -> network front end.
+#include <sys/resource.h>
+
 #include <boost/program_options.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -49,13 +51,32 @@ bool SplitListen(const std::string& listen, std::string& host, std::uint16_t& po
   return true;
 }
 
+// Each connection is a file descriptor; RocksDB and the listeners need a few hundred more. The
+// soft limit (often 1024) is raised toward the hard one so --max-connections can be reached.
+void RaiseOpenFilesLimit(size_t max_connections) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  rlim_t wanted = static_cast<rlim_t>(max_connections) + 1024;
+  if (limit.rlim_cur >= wanted) return;
+  rlim_t raised = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (raised > limit.rlim_cur) {
+    limit.rlim_cur = raised;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (raised < wanted)
+    core::Log(core::LogLevel::kWarn, "open-files limit " + std::to_string(raised) + " is below --max-connections + 1024; "
+                                     "connections beyond it fail at accept (raise the hard limit: ulimit -Hn)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string data_dir, listen, admin_token_file, log_level, tls_cert, tls_key, validator_token_file, resp_listen,
       signing_key_file;
   int max_lifetime_days = 0, threads = 0;
-  size_t max_write_queue = 0;
+  size_t max_write_queue = 0, max_connections = 0, max_body_bytes = 0, max_header_bytes = 0;
+  int read_timeout = 0, write_timeout = 0;
+  bool skip_data_file_check = false;
   po::options_description options(kUsage);
   options.add_options()
       ("help,h", "show this help and exit")
@@ -65,6 +86,12 @@ int main(int argc, char** argv) {
       ("signing-key-file", po::value(&signing_key_file), "Ed25519 private key (PEM, PKCS#8) that signs the ledger head for offline verification; created with mode 0600 if missing (default DATA_DIR/signing.key)")
       ("max-lifetime-days", po::value(&max_lifetime_days)->default_value(projections::kDefaultMaxLifetimeDays), "longest token lifetime in days, 1-366; never more than one calendar year")
       ("max-write-queue", po::value(&max_write_queue)->default_value(projections::kDefaultMaxQueuedCommands), "write requests that may wait for the ledger's writer; beyond this, writes answer 503 overloaded with Retry-After instead of queueing (1-1000000)")
+      ("max-connections", po::value(&max_connections)->default_value(16384), "open client connections, HTTP and RESP together; one more is closed at accept (1-1000000; the open-files limit is raised to fit when the hard limit allows)")
+      ("max-body-bytes", po::value(&max_body_bytes)->default_value(64 * 1024), "largest request body; larger ones are answered 413 and the connection closed (1024-16777216)")
+      ("max-header-bytes", po::value(&max_header_bytes)->default_value(16 * 1024), "largest request line plus headers; larger ones are answered 431 and the connection closed (1024-1048576)")
+      ("read-timeout", po::value(&read_timeout)->default_value(30), "seconds a client has to send a whole request, and that an idle keep-alive or RESP connection stays open (1-3600)")
+      ("write-timeout", po::value(&write_timeout)->default_value(30), "seconds a client has to take a whole response (each piece of a streamed one), and to finish a TLS handshake (1-3600)")
+      ("skip-data-file-check", po::bool_switch(&skip_data_file_check), "do not check every data file's checksums at start (saves one read of the data, ~0.1 s per million events; corruption is then found only when read)")
       ("threads", po::value(&threads)->default_value(std::max(2u, std::thread::hardware_concurrency())), "I/O threads")
       ("log-level", po::value(&log_level)->default_value("info"), "debug, info, warn or error")
       ("tls-cert", po::value(&tls_cert), "PEM certificate (chain) file: serve HTTPS instead of HTTP (needs --tls-key)")
@@ -97,6 +124,22 @@ int main(int argc, char** argv) {
     std::cerr << "tokenledgerd: --max-write-queue must be 1-1000000\n";
     return 2;
   }
+  if (max_connections < 1 || max_connections > 1000000) {
+    std::cerr << "tokenledgerd: --max-connections must be 1-1000000\n";
+    return 2;
+  }
+  if (max_body_bytes < 1024 || max_body_bytes > 16 * 1024 * 1024) {
+    std::cerr << "tokenledgerd: --max-body-bytes must be 1024-16777216\n";
+    return 2;
+  }
+  if (max_header_bytes < 1024 || max_header_bytes > 1024 * 1024) {
+    std::cerr << "tokenledgerd: --max-header-bytes must be 1024-1048576\n";
+    return 2;
+  }
+  if (read_timeout < 1 || read_timeout > 3600 || write_timeout < 1 || write_timeout > 3600) {
+    std::cerr << "tokenledgerd: --read-timeout and --write-timeout must be 1-3600 seconds\n";
+    return 2;
+  }
   if (threads < 1 || threads > 256) {
     std::cerr << "tokenledgerd: --threads must be 1-256\n";
     return 2;
@@ -105,6 +148,11 @@ int main(int argc, char** argv) {
   front_options.threads = threads;
   front_options.tls_cert_file = tls_cert;
   front_options.tls_key_file = tls_key;
+  front_options.max_connections = max_connections;
+  front_options.body_limit = max_body_bytes;
+  front_options.header_limit = max_header_bytes;
+  front_options.read_timeout = std::chrono::seconds(read_timeout);
+  front_options.write_timeout = std::chrono::seconds(write_timeout);
   if (!SplitListen(listen, front_options.host, front_options.port)) {
     std::cerr << "tokenledgerd: --listen must be HOST:PORT, e.g. 127.0.0.1:8080\n";
     return 2;
@@ -147,6 +195,7 @@ int main(int argc, char** argv) {
   ledger_options.signing_key = &*signing_key;
   ledger_options.max_lifetime_days = max_lifetime_days;
   ledger_options.max_queued_commands = max_write_queue;
+  ledger_options.verify_data_files = !skip_data_file_check;
   auto ledger = projections::Ledger::Open(ledger_options);
   if (!ledger.ok()) {
     std::cerr << "tokenledgerd: " << ledger.status().message() << "\n";
@@ -162,6 +211,7 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  RaiseOpenFilesLimit(max_connections);
   server::AccessControl access(*admin_token, validator_token);
   server::ServerMetrics metrics(server::Router::RouteNames());
   server::Router router(**ledger, access, metrics);

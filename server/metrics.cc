@@ -73,6 +73,12 @@ std::string ServerMetrics::Render(const projections::Ledger& ledger) const {
     core::AppendPrometheusSample(out, "tokenledger_open_connections",
                                  "protocol=\"" + std::string(kProtocolNames[p]) + "\"",
                                  static_cast<std::uint64_t>(std::max<std::int64_t>(0, connections_[p].value())));
+  core::AppendPrometheusHeader(out, "tokenledger_connections_refused_total", "counter",
+                               "Connections closed at accept because --max-connections were open.");
+  core::AppendPrometheusSample(out, "tokenledger_connections_refused_total", "", connections_refused_.value());
+  core::AppendPrometheusHeader(out, "tokenledger_connections_timed_out_total", "counter",
+                               "Connections closed because a request, an idle wait or a response overran its timeout.");
+  core::AppendPrometheusSample(out, "tokenledger_connections_timed_out_total", "", connections_timed_out_.value());
   core::AppendPrometheusHeader(out, "tokenledger_ledger_head_seq", "gauge", "Sequence number of the last event.");
   core::AppendPrometheusSample(out, "tokenledger_ledger_head_seq", "", ledger.head_seq());
   core::AppendPrometheusHeader(out, "tokenledger_ledger_append_batches_total", "counter",

@@ -30,6 +30,12 @@ class ServerMetrics {
   void ConnectionOpened(Protocol protocol) { connections_[Index(protocol)].Add(1); }
   void ConnectionClosed(Protocol protocol) { connections_[Index(protocol)].Add(-1); }
   std::int64_t open_connections(Protocol protocol) const { return connections_[Index(protocol)].value(); }
+  // A connection closed at accept because --max-connections were open.
+  void CountConnectionRefused() { connections_refused_.Add(1); }
+  // A connection closed because a request, idle wait or response overran its timeout.
+  void CountConnectionTimedOut() { connections_timed_out_.Add(1); }
+  std::uint64_t connections_refused() const { return connections_refused_.value(); }
+  std::uint64_t connections_timed_out() const { return connections_timed_out_.value(); }
   std::uint64_t validations(Protocol protocol, projections::Validity result) const;
 
   // The Prometheus text exposition (version 0.0.4) of everything, ledger figures included.
@@ -48,6 +54,8 @@ class ServerMetrics {
   std::array<std::array<core::Counter, kResults>, 2> validations_;
   std::array<core::LatencyHistogram, 2> validation_latency_;
   std::array<core::Gauge, 2> connections_;
+  core::Counter connections_refused_;
+  core::Counter connections_timed_out_;
 };
 
 }  // namespace tokenledger::server

@@ -6,7 +6,16 @@
 
 #include <cstddef>
 
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// GCC says so with __SANITIZE_*__, clang 14 only through __has_feature.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TL_SANITIZER_RUNTIME 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TL_SANITIZER_RUNTIME 1
+#endif
+#endif
+
+#ifndef TL_SANITIZER_RUNTIME
 #define TL_COUNT_ALLOCATIONS 1
 
 #include <atomic>

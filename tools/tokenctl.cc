@@ -317,10 +317,11 @@ int Verify(const Globals& g, const std::vector<std::string>& args) {
   po::positional_options_description pos;
   po::variables_map vm;
   if (auto rc = ParseCommand(args, desc, pos, vm, "Usage: tokenctl --data-dir DIR verify [--public-key KEY]\n"
-                                                  "Checks seqs are gapless, every hash links, every event decodes,\n"
-                                                  "recorded_at never decreases, the saved signed head is validly signed\n"
-                                                  "and names an event of the log, and the persisted projection equals a\n"
-                                                  "full replay. Exit 1 on any mismatch. Safe while tokenledgerd runs on DIR."))
+                                                  "Checks every data file's checksums, that seqs are gapless, every hash\n"
+                                                  "links, every event decodes, recorded_at never decreases, the saved\n"
+                                                  "signed head is validly signed and names an event of the log, and the\n"
+                                                  "persisted projection equals a full replay. Exit 1 on any mismatch.\n"
+                                                  "Safe while tokenledgerd runs on DIR."))
     return *rc;
   projections::VerifyOptions options;
   if (!public_key.empty()) {

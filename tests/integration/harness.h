@@ -95,6 +95,7 @@ class ServerProcess {
   }
 
   void Signal(int sig) { ::kill(pid_, sig); }
+  pid_t pid() const { return pid_; }
 
   // Waits for exit; returns the exit code, 128+signal when killed, -1 on timeout.
   int Wait(std::chrono::seconds timeout = std::chrono::seconds(30)) {
@@ -150,6 +151,10 @@ struct Running {
   std::vector<std::string> extra_flags;
 
   explicit Running(std::vector<std::string> flags = {}) : extra_flags(std::move(flags)) { Start(); }
+  // With the data dir somewhere else (a small filesystem, say).
+  Running(const std::string& data_dir, std::vector<std::string> flags) : data(data_dir), extra_flags(std::move(flags)) {
+    Start();
+  }
   void Start(rlim_t file_size_limit = 0) {
     server = std::make_unique<ServerProcess>(data, log, extra_flags, file_size_limit);
     url = server->WaitListening();
@@ -184,6 +189,18 @@ struct Running {
     return boost::json::parse(r.body).at("active").as_bool();
   }
 };
+
+// The value of an unlabelled sample in a Prometheus text exposition, or -1.
+inline double MetricValue(const std::string& exposition, const std::string& name) {
+  size_t at = exposition.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::atof(exposition.c_str() + at + name.size() + 2);
+}
+
+// The port of a "http://HOST:PORT" URL.
+inline std::uint16_t PortOf(const std::string& url) {
+  return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
 
 inline std::string S(const boost::json::value& v, const char* key) { return boost::json::value_to<std::string>(v.at(key)); }
 

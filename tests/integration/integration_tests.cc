@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -260,6 +262,83 @@ BOOST_AUTO_TEST_CASE(a_failed_disk_write_refuses_all_later_writes_and_loses_noth
   auto [rc, out] = Run(kBin + "/tokenctl --data-dir " + s.data + " verify");
   BOOST_TEST(rc == 0, out);
   BOOST_TEST(s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":"after"})").status == 201);
+}
+
+// A real full disk (ENOSPC), where the machine lets the test mount a small tmpfs (root with
+// CAP_SYS_ADMIN, as CI runs): writes fail and answer 503 while validation answers from memory;
+// once space returns (the tmpfs grows), a restart has everything acknowledged. Where mounting
+// is not allowed, the file-size-limit test above covers the same path with EFBIG.
+BOOST_AUTO_TEST_CASE(a_full_disk_refuses_writes_and_a_restart_after_space_returns_loses_nothing) {
+  TempDir mount_point;
+  if (Run("mount -t tmpfs -o size=8m tokenledger-test " + mount_point.path()).first != 0) {
+    BOOST_TEST_MESSAGE("mounting a tmpfs is not permitted here; the disk-full case is covered by EFBIG only");
+    return;
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { Run("umount -l " + path); }
+  } unmount{mount_point.path()};
+  Running s(mount_point.Sub("data"), {});
+  std::vector<std::string> acknowledged;
+  int failed_status = 0;
+  std::string failure;
+  for (int i = 0; i < 200000 && failed_status == 0; ++i) {
+    auto r = s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":")" + std::string(90, 'n') + R"("})");
+    if (r.status == 201) acknowledged.push_back(S(json::parse(r.body), "token"));
+    else { failed_status = r.status; failure = r.body; }
+  }
+  BOOST_REQUIRE_MESSAGE(failed_status != 0, "the 8 MiB tmpfs never filled up");
+  BOOST_TEST(failed_status == 503, failure);
+  BOOST_TEST(s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":"x"})").status == 503);
+  BOOST_TEST(s.Call("GET", "/readyz", "", false).status == 503);
+  for (size_t i = 0; i < acknowledged.size(); i += 97) BOOST_TEST(s.Valid(acknowledged[i]));
+  BOOST_TEST(s.Valid(acknowledged.back()));
+  BOOST_TEST(ReadFile(s.log).find("No space left on device") != std::string::npos);
+
+  s.server->Signal(SIGKILL);
+  s.server->Wait();
+  BOOST_REQUIRE(Run("mount -o remount,size=64m " + mount_point.path()).first == 0);
+  s.Start();
+  for (const auto& secret : acknowledged) BOOST_TEST(s.Valid(secret));
+  BOOST_TEST(s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":"after"})").status == 201);
+  auto [rc, out] = Run(kBin + "/tokenctl --data-dir " + s.data + " verify");
+  BOOST_TEST(rc == 0, out);
+  BOOST_TEST_MESSAGE("disk full after " << acknowledged.size() << " acknowledged creates; all valid after the restart");
+}
+
+// A data file damaged at rest (one flipped byte in the middle of an SST) stops the start with a
+// clear error and exit 1, and tokenctl verify reports it, rather than being served until a query
+// reads the bad block.
+BOOST_AUTO_TEST_CASE(a_corrupted_data_file_is_detected_at_start) {
+  Running s;
+  for (int i = 0; i < 3000; ++i) s.Create("acme", "t" + std::to_string(i));
+  s.server->Signal(SIGTERM);  // a clean stop flushes everything into SST files
+  BOOST_REQUIRE(s.server->Wait() == 0);
+  std::string largest;
+  std::uintmax_t largest_size = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(s.data))
+    if (entry.path().extension() == ".sst" && entry.file_size() > largest_size) {
+      largest = entry.path().string();
+      largest_size = entry.file_size();
+    }
+  BOOST_REQUIRE(largest_size > 4096);
+  {
+    std::fstream f(largest, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(largest_size / 2));
+    char byte = 0;
+    f.get(byte);
+    f.seekp(static_cast<std::streamoff>(largest_size / 2));
+    f.put(static_cast<char>(byte ^ 0x5a));
+  }
+  ServerProcess damaged(s.data, s.dir.Sub("damaged.log"));
+  BOOST_TEST(damaged.WaitListening(std::chrono::seconds(20)).empty());
+  BOOST_TEST(damaged.Wait(std::chrono::seconds(20)) == 1);
+  std::string log = ReadFile(s.dir.Sub("damaged.log"));
+  BOOST_TEST(log.find("corrupted data file") != std::string::npos, log);
+  BOOST_TEST(log.find(std::filesystem::path(largest).filename().string()) != std::string::npos, log);
+  auto [rc, out] = Run(kBin + "/tokenctl --data-dir " + s.data + " verify");
+  BOOST_TEST(rc != 0, out);
+  BOOST_TEST(out.find("checksum mismatch") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_CASE(a_second_process_on_the_same_data_dir_fails_fast) {
