@@ -21,102 +21,38 @@
 #include "core/secret_file.h"
 #include "tests/test_util.h"
 #include "tools/http_client.h"
+#include "tools/server_process.h"
 
 namespace tokenledger::testing {
 
 inline const std::string kBin = TL_BIN_DIR;
 
-// A tokenledgerd child process. Its stderr goes to a file, stdout is read for the listening line.
-class ServerProcess {
+// A tokenledgerd child process on port 0 with two I/O threads (tools/server_process.h), the
+// test failing at once when it cannot be started or prints something unexpected.
+class ServerProcess : public tools::ServerProcess {
  public:
-  // file_size_limit > 0 caps every file the server writes (RLIMIT_FSIZE) so that a disk write
-  // really fails (EFBIG) once the WAL reaches it.
   ServerProcess(const std::string& data_dir, const std::string& log_path, std::vector<std::string> extra = {},
-                rlim_t file_size_limit = 0) {
-    int out[2];
-    BOOST_REQUIRE(::pipe(out) == 0);
-    pid_ = ::fork();
-    BOOST_REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      int err = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      ::dup2(err, 2);
-      ::close(out[0]);
-      if (file_size_limit > 0) {
-        ::signal(SIGXFSZ, SIG_IGN);  // make the write fail with EFBIG instead of killing
-        rlimit limit{file_size_limit, file_size_limit};
-        ::setrlimit(RLIMIT_FSIZE, &limit);
-      }
-      std::vector<std::string> args = {kBin + "/tokenledgerd", "--data-dir", data_dir, "--listen", "127.0.0.1:0",
-                                       "--threads", "2"};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    stdout_fd_ = out[0];
-  }
-  ~ServerProcess() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_fd_ >= 0) ::close(stdout_fd_);
+                rlim_t file_size_limit = 0)
+      : tools::ServerProcess({kBin + "/tokenledgerd", data_dir, log_path, WithThreads(std::move(extra)),
+                              file_size_limit}) {
+    BOOST_REQUIRE(started());
   }
 
-  // Reads stdout until the listening line (or EOF / timeout); returns the URL or "".
   std::string WaitListening(std::chrono::seconds timeout = std::chrono::seconds(30)) {
     return WaitLine("tokenledgerd listening on ", timeout);
   }
-
-  // Reads the next stdout line (or "" on EOF / timeout); it must start with prefix, which is
-  // cut off.
   std::string WaitLine(const std::string& prefix, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      size_t nl = stdout_text_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = stdout_text_.substr(0, nl);
-        stdout_text_.erase(0, nl + 1);
-        BOOST_REQUIRE_MESSAGE(line.rfind(prefix, 0) == 0, "unexpected line: " + line);
-        return line.substr(prefix.size());
-      }
-      pollfd p{stdout_fd_, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      char buf[256];
-      ssize_t n = ::read(stdout_fd_, buf, sizeof buf);
-      if (n <= 0) return "";
-      stdout_text_.append(buf, static_cast<size_t>(n));
-    }
-    return "";
-  }
-
-  void Signal(int sig) { ::kill(pid_, sig); }
-  pid_t pid() const { return pid_; }
-
-  // Waits for exit; returns the exit code, 128+signal when killed, -1 on timeout.
-  int Wait(std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        reaped_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
+    std::string unexpected;
+    std::string rest = tools::ServerProcess::WaitLine(prefix, timeout, &unexpected);
+    BOOST_REQUIRE_MESSAGE(unexpected.empty(), "unexpected line: " + unexpected);
+    return rest;
   }
 
  private:
-  pid_t pid_ = -1;
-  int stdout_fd_ = -1;
-  std::string stdout_text_;
-  bool reaped_ = false;
+  static std::vector<std::string> WithThreads(std::vector<std::string> extra) {
+    extra.insert(extra.begin(), {"--threads", "2"});
+    return extra;
+  }
 };
 
 inline std::string ReadFile(const std::string& path) {
@@ -126,16 +62,11 @@ inline std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-// Runs a command line through the shell; returns exit code and stdout.
+// Runs a command line through the shell; returns exit code and output (stdout and stderr).
 inline std::pair<int, std::string> Run(const std::string& command) {
   std::string output;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  BOOST_REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) output.append(buf, n);
-  int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  int rc = tools::RunCommand(command, output);
+  return {rc, output};
 }
 
 // A running server on a fresh data dir, with an admin client.

@@ -108,4 +108,58 @@ BOOST_AUTO_TEST_CASE(no_secret_reaches_the_log_the_data_dir_metrics_exports_or_e
   check(validator, "the validator token", "");
 }
 
+// Every management and audit route, over real sockets, refuses a request without the admin
+// token, with a wrong one and with the validator token, before doing anything: 401, nothing
+// written, no data in the answer.
+BOOST_AUTO_TEST_CASE(every_management_and_audit_route_is_closed_without_the_admin_token) {
+  TempDir keys;
+  const std::string validator = "tlval_only-for-validation-0123";
+  std::string validator_file = keys.Sub("validator.token");
+  std::ofstream(validator_file) << validator << "\n";
+  Running s({"--validator-token-file", validator_file});
+  std::string id = S(s.Create("acme", "kept"), "id");
+  auto head = json::parse(s.Call("GET", "/readyz", "", false).body).at("head_seq").as_int64();
+  struct RouteCall {
+    const char* method;
+    std::string target;
+    std::string body;
+  };
+  const std::vector<RouteCall> routes = {
+      {"POST", "/v1/namespaces/acme/tokens", R"({"name":"x"})"},
+      {"GET", "/v1/namespaces/acme/tokens", ""},
+      {"GET", "/v1/namespaces/acme/tokens/" + id, ""},
+      {"DELETE", "/v1/namespaces/acme/tokens/" + id, ""},
+      {"POST", "/v1/namespaces/acme/tokens/revoke", R"({"ids":[")" + id + R"("]})"},
+      {"GET", "/v1/events", ""},
+      {"GET", "/v1/events?wait=5", ""},
+      {"GET", "/v1/tokens/" + id + "/history", ""},
+      {"GET", "/v1/export?format=jsonl", ""},
+      {"GET", "/v1/export?format=csv", ""},
+      {"GET", "/v1/ledger/head", ""},
+  };
+  const std::vector<std::vector<std::pair<std::string, std::string>>> credentials = {
+      {},
+      {{"Authorization", "Bearer tladm_not-the-admin-token"}},
+      {{"Authorization", "Bearer " + s.admin + "x"}},
+      {{"Authorization", "Basic " + s.admin}},
+      {{"Authorization", "Bearer " + validator}},
+      {{"X-Validator-Token", validator}},
+  };
+  auto client = tools::HttpClient::Create(s.url);
+  BOOST_REQUIRE(client.ok());
+  for (const auto& route : routes) {
+    for (const auto& headers : credentials) {
+      auto h = headers;
+      h.emplace_back("Content-Type", "application/json");
+      auto r = (*client)->Request(route.method, route.target, route.body, h);
+      BOOST_REQUIRE(r.ok());
+      BOOST_TEST(r->status == 401, route.method << " " << route.target);
+      BOOST_TEST(r->body.find("unauthorized") != std::string::npos, r->body);
+      BOOST_TEST(r->body.find(id) == std::string::npos, route.target);
+    }
+  }
+  BOOST_TEST(json::parse(s.Call("GET", "/readyz", "", false).body).at("head_seq").as_int64() == head);
+  BOOST_TEST(s.Call("GET", "/v1/namespaces/acme/tokens/" + id).status == 200);  // and open with it
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -30,8 +30,8 @@
 #include <thread>
 #include <vector>
 
-#include "tools/crashtest/server_process.h"
 #include "tools/http_client.h"
+#include "tools/server_process.h"
 
 namespace po = boost::program_options;
 namespace json = boost::json;
@@ -293,7 +293,7 @@ class CrashTest {
 
  private:
   bool Cycle(int cycle, const std::string& data) {
-    tools::ServerProcess server(options_.bin_dir + "/tokenledgerd", data, options_.work_dir + "/server.log");
+    tools::ServerProcess server({options_.bin_dir + "/tokenledgerd", data, options_.work_dir + "/server.log", {}, 0});
     std::string url = server.WaitListening(std::chrono::seconds(60));
     if (url.empty()) {
       std::cerr << "crashtest: tokenledgerd did not start; see " << options_.work_dir << "/server.log\n";
@@ -320,11 +320,12 @@ class CrashTest {
     int rc = tools::RunCommand(options_.bin_dir + "/tokenctl --progress never --data-dir " + data + " verify", out);
     if (rc != 0) Violation(counters_, "cycle " + std::to_string(cycle) + ": tokenctl verify failed: " + out);
     if (cycle == options_.cycles) {
-      tools::ServerProcess last(options_.bin_dir + "/tokenledgerd", data, options_.work_dir + "/server.log");
+      tools::ServerProcess last({options_.bin_dir + "/tokenledgerd", data, options_.work_dir + "/server.log", {}, 0});
       std::string last_url = last.WaitListening(std::chrono::seconds(60));
       if (last_url.empty()) return false;
       CheckAfterRestart(last_url, admin);
-      last.Terminate();
+      last.Signal(SIGTERM);
+      if (last.Wait() != 0) Violation(counters_, "the last restart did not stop cleanly on SIGTERM");
     }
     return true;
   }
