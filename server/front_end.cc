@@ -44,8 +44,10 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 
 // Holds at most one request's header plus a body limit's worth of pipelined bytes.
 constexpr size_t kReadBufferLimit = 1024 * 1024;
-// A RESP connection's input buffer: one largest request plus room for a pipelined batch.
+// A RESP connection's input buffer: one largest request plus room for a pipelined batch. It
+// starts at 4 KiB (an idle connection holds no more) and doubles up to that as needed.
 constexpr size_t kRespBufferBytes = kRespMaxRequestBytes + 32 * 1024;
+constexpr size_t kRespFirstBufferBytes = 4096;
 
 // A connection as the front end manages it. Read and write deadlines are a timestamp the
 // connection sets (no timer per operation, which cost more than the validation itself); a
@@ -402,7 +404,7 @@ class RespSession : public Connection, public std::enable_shared_from_this<RespS
  public:
   RespSession(Socket&& socket, SharedState& state)
       : stream_(std::move(socket)),
-        in_(new char[kRespBufferBytes]),
+        in_(kRespFirstBufferBytes),
         interpreter_(state.ledger, state.access, state.metrics),
         state_(state) {
     beast::error_code ec;
@@ -429,7 +431,10 @@ class RespSession : public Connection, public std::enable_shared_from_this<RespS
   void DoRead() {
     if (state_.stopping.load()) return DoClose();
     SetDeadline(state_.options.read_timeout);
-    stream_.async_read_some(net::buffer(in_.get() + in_size_, kRespBufferBytes - in_size_),
+    // The buffer grows (doubling) only when a pipelined batch or a large request fills it.
+    if (in_size_ == in_.size() && in_.size() < kRespBufferBytes)
+      in_.resize(std::min(in_.size() * 2, kRespBufferBytes));
+    stream_.async_read_some(net::buffer(in_.data() + in_size_, in_.size() - in_size_),
                             beast::bind_front_handler(&RespSession::OnRead, shared_from_this()));
   }
 
@@ -437,8 +442,8 @@ class RespSession : public Connection, public std::enable_shared_from_this<RespS
     if (ec) return DoClose();
     in_size_ += n;
     out_.clear();
-    size_t used = interpreter_.Process(std::string_view(in_.get(), in_size_), out_);
-    std::memmove(in_.get(), in_.get() + used, in_size_ - used);
+    size_t used = interpreter_.Process(std::string_view(in_.data(), in_size_), out_);
+    std::memmove(in_.data(), in_.data() + used, in_size_ - used);
     in_size_ -= used;
     if (out_.empty()) return interpreter_.closing() ? DoClose() : DoRead();
     writing_ = true;
@@ -466,7 +471,7 @@ class RespSession : public Connection, public std::enable_shared_from_this<RespS
   }
 
   Socket stream_;
-  std::unique_ptr<char[]> in_;
+  std::vector<char> in_;
   size_t in_size_ = 0;
   std::string out_;
   RespInterpreter interpreter_;

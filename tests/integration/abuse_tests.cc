@@ -84,6 +84,22 @@ BOOST_AUTO_TEST_CASE(ten_thousand_idle_connections_cost_bounded_memory_and_valid
   BOOST_TEST(idle.ClosedByServer() == 0u);  // idle, but within the 30 s read timeout
 }
 
+BOOST_AUTO_TEST_CASE(idle_resp_connections_cost_bounded_memory_too) {
+  long fds = bench::RaiseOpenFilesLimit();
+  size_t crowd = std::min<long>(5000, fds - 256);
+  Running s({"--resp-listen", "127.0.0.1:0"});
+  std::string resp = s.server->WaitLine("tokenledgerd resp listening on ");
+  std::uint16_t resp_port = static_cast<std::uint16_t>(std::stoi(resp.substr(resp.rfind(':') + 1)));
+  double rss_before = bench::ResidentMiB(s.server->pid());
+  bench::IdleConnections idle(resp_port, crowd);
+  BOOST_REQUIRE_EQUAL(idle.opened(), crowd);
+  BOOST_REQUIRE(WaitFor([&] { return Metric(s, "tokenledger_open_connections{protocol=\"resp\"}") >= crowd; }, 30s));
+  double rss_after = bench::ResidentMiB(s.server->pid());
+  BOOST_TEST_MESSAGE(crowd << " idle RESP connections: server RSS " << rss_before << " -> " << rss_after << " MiB");
+  // A 4 KiB first buffer each, not the ~64 KiB a pipelined batch may grow it to.
+  BOOST_TEST(rss_after - rss_before < static_cast<double>(crowd) * 16 / 1024);
+}
+
 BOOST_AUTO_TEST_CASE(connections_beyond_max_connections_are_closed_at_accept) {
   Running s({"--max-connections", "50"});
   std::string token = S(s.Create("acme", "probe"), "token");
