@@ -3,6 +3,7 @@
 // known credentials and a few tokens, built once per fuzzing process.
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
@@ -62,5 +63,13 @@ struct FuzzServer {
     std::filesystem::remove_all(dir, ec);
   }
 };
+
+// The process's two servers, picked by the low bit of an input's first byte: validation open
+// to all, or closed behind the validator token.
+inline FuzzServer& PickServer(std::uint8_t selector) {
+  static FuzzServer open_server(false);
+  static FuzzServer closed_server(true);
+  return (selector & 1) ? closed_server : open_server;
+}
 
 }  // namespace tokenledger::fuzzing

@@ -46,10 +46,8 @@ void Answer(fuzzing::FuzzServer& server, const server::HttpRequest& request) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static fuzzing::FuzzServer open_server(false);
-  static fuzzing::FuzzServer closed_server(true);
   if (size == 0) return 0;
-  fuzzing::FuzzServer& server = (data[0] & 1) ? closed_server : open_server;
+  fuzzing::FuzzServer& server = fuzzing::PickServer(data[0]);
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   server::HttpRequest request;
   for (int requests = 0; requests < 8 && !input.empty(); ++requests) {

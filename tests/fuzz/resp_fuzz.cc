@@ -22,10 +22,8 @@ void Check(bool ok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static fuzzing::FuzzServer open_server(false);
-  static fuzzing::FuzzServer closed_server(true);
   if (size == 0) return 0;
-  fuzzing::FuzzServer& server = (data[0] & 1) ? closed_server : open_server;
+  fuzzing::FuzzServer& server = fuzzing::PickServer(data[0]);
   size_t piece = 1 + (data[0] >> 1);  // 1..128 bytes per read
   std::string_view input(reinterpret_cast<const char*>(data) + 1, size - 1);
   server::RespInterpreter interpreter(*server.ledger, *server.access, *server.metrics);

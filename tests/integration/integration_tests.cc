@@ -229,19 +229,29 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
   BOOST_TEST(out.find("verified") != std::string::npos, out);
 }
 
+// Creates tokens with long names until a write is refused (or max tries): the secrets
+// acknowledged, then the refusal's status (0: none) and body.
+struct CreatedUntilRefused {
+  std::vector<std::string> acknowledged;
+  int failed_status = 0;
+  std::string failure;
+};
+CreatedUntilRefused CreateUntilRefused(Running& s, int max) {
+  CreatedUntilRefused out;
+  for (int i = 0; i < max && out.failed_status == 0; ++i) {
+    auto r = s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":")" + std::string(90, 'n') + R"("})");
+    if (r.status == 201) out.acknowledged.push_back(S(json::parse(r.body), "token"));
+    else { out.failed_status = r.status; out.failure = r.body; }
+  }
+  return out;
+}
+
 BOOST_AUTO_TEST_CASE(a_failed_disk_write_refuses_all_later_writes_and_loses_nothing) {
   Running s;
   s.server->Signal(SIGTERM);
   BOOST_REQUIRE(s.server->Wait() == 0);
   s.Start(256 * 1024);  // the WAL may grow to 256 KiB, then writes fail for real
-  std::vector<std::string> acknowledged;
-  int failed_status = 0;
-  std::string failure;
-  for (int i = 0; i < 5000 && failed_status == 0; ++i) {
-    auto r = s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":")" + std::string(80, 'n') + R"("})");
-    if (r.status == 201) acknowledged.push_back(S(json::parse(r.body), "token"));
-    else { failed_status = r.status; failure = r.body; }
-  }
+  auto [acknowledged, failed_status, failure] = CreateUntilRefused(s, 5000);
   BOOST_REQUIRE_MESSAGE(failed_status != 0, "the file size limit never made a write fail");
   BOOST_TEST(failed_status == 503, failure);
   BOOST_TEST(failure.find("000") == std::string::npos, failure);  // no file names to clients
@@ -279,14 +289,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_refuses_writes_and_a_restart_after_space_return
     ~Unmount() { Run("umount -l " + path); }
   } unmount{mount_point.path()};
   Running s(mount_point.Sub("data"), {});
-  std::vector<std::string> acknowledged;
-  int failed_status = 0;
-  std::string failure;
-  for (int i = 0; i < 200000 && failed_status == 0; ++i) {
-    auto r = s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":")" + std::string(90, 'n') + R"("})");
-    if (r.status == 201) acknowledged.push_back(S(json::parse(r.body), "token"));
-    else { failed_status = r.status; failure = r.body; }
-  }
+  auto [acknowledged, failed_status, failure] = CreateUntilRefused(s, 200000);
   BOOST_REQUIRE_MESSAGE(failed_status != 0, "the 8 MiB tmpfs never filled up");
   BOOST_TEST(failed_status == 503, failure);
   BOOST_TEST(s.Call("POST", "/v1/namespaces/acme/tokens", R"({"name":"x"})").status == 503);
