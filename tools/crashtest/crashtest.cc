@@ -50,6 +50,9 @@ struct Options {
   // Self-test: delete RocksDB's write-ahead log after each kill, losing the acknowledged
   // writes it held; the checks must then report violations.
   bool drop_wal_after_kill = false;
+  // Cycles (in percent) whose kill lands while the server starts: during RocksDB's recovery,
+  // the projection load or replay, or a rebuilt projection's save; no load is driven then.
+  int start_kill_percent = 20;
 };
 
 struct Token {
@@ -276,16 +279,16 @@ class CrashTest {
     for (int cycle = 1; cycle <= options_.cycles; ++cycle) {
       if (!Cycle(cycle, data)) return 2;
       std::printf("cycle %d/%d: %ld creates, %ld revokes, %ld batch revokes, %ld validations acknowledged; "
-                  "%ld requests cut by the kill; %llu events checked; violations %ld\n",
+                  "%ld requests cut by the kill; %d kills while starting; %llu events checked; violations %ld\n",
                   cycle, options_.cycles, counters_.creates.load(), counters_.revokes.load(),
                   counters_.batch_revokes.load(), counters_.validations.load(), counters_.unanswered.load(),
-                  static_cast<unsigned long long>(events_checked_), counters_.violations.load());
+                  start_kills_, static_cast<unsigned long long>(events_checked_), counters_.violations.load());
       std::fflush(stdout);
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("crashtest: %d cycles (kill -9 each) in %.0f s; %zu tokens and %zu revoke requests tracked; "
+    std::printf("crashtest: %d cycles (kill -9 each, %d while starting) in %.0f s; %zu tokens and %zu revoke requests tracked; "
                 "final log %llu events; %llu events checked in all; violations: %ld\n",
-                options_.cycles, seconds, acked_.tokens().size(), acked_.revokes().size(),
+                options_.cycles, start_kills_, seconds, acked_.tokens().size(), acked_.revokes().size(),
                 static_cast<unsigned long long>(last_log_events_), static_cast<unsigned long long>(events_checked_),
                 counters_.violations.load());
     return counters_.violations.load() == 0 ? 0 : 1;
@@ -294,6 +297,15 @@ class CrashTest {
  private:
   bool Cycle(int cycle, const std::string& data) {
     tools::ServerProcess server({options_.bin_dir + "/tokenledgerd", data, options_.work_dir + "/server.log", {}, 0});
+    bool kill_while_starting = cycle > 1 && cycle < options_.cycles &&
+                               std::uniform_int_distribution<int>(0, 99)(rng_) < options_.start_kill_percent;
+    if (kill_while_starting) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(rng_)));
+      server.Kill();
+      ++start_kills_;
+      VerifyOffline(cycle, data);
+      return true;
+    }
     std::string url = server.WaitListening(std::chrono::seconds(60));
     if (url.empty()) {
       std::cerr << "crashtest: tokenledgerd did not start; see " << options_.work_dir << "/server.log\n";
@@ -315,10 +327,7 @@ class CrashTest {
     for (auto& t : threads) t.join();
 
     if (options_.drop_wal_after_kill) DropWal(data);
-    // Offline, before the restart: chain, seqs, projection == replay.
-    std::string out;
-    int rc = tools::RunCommand(options_.bin_dir + "/tokenctl --progress never --data-dir " + data + " verify", out);
-    if (rc != 0) Violation(counters_, "cycle " + std::to_string(cycle) + ": tokenctl verify failed: " + out);
+    VerifyOffline(cycle, data);
     if (cycle == options_.cycles) {
       tools::ServerProcess last({options_.bin_dir + "/tokenledgerd", data, options_.work_dir + "/server.log", {}, 0});
       std::string last_url = last.WaitListening(std::chrono::seconds(60));
@@ -328,6 +337,13 @@ class CrashTest {
       if (last.Wait() != 0) Violation(counters_, "the last restart did not stop cleanly on SIGTERM");
     }
     return true;
+  }
+
+  // Offline, before the restart: data file checksums, chain, seqs, projection == replay.
+  void VerifyOffline(int cycle, const std::string& data) {
+    std::string out;
+    int rc = tools::RunCommand(options_.bin_dir + "/tokenctl --progress never --data-dir " + data + " verify", out);
+    if (rc != 0) Violation(counters_, "cycle " + std::to_string(cycle) + ": tokenctl verify failed: " + out);
   }
 
   void CheckAfterRestart(const std::string& url, const std::string& admin) {
@@ -393,6 +409,7 @@ class CrashTest {
   std::mt19937_64 rng_;
   std::uint64_t events_checked_ = 0;
   std::uint64_t last_log_events_ = 0;
+  int start_kills_ = 0;
 };
 
 }  // namespace
@@ -412,6 +429,7 @@ int main(int argc, char** argv) {
       ("min-run-ms", po::value(&o.min_run_ms)->default_value(200), "shortest load before a kill")
       ("max-run-ms", po::value(&o.max_run_ms)->default_value(1500), "longest load before a kill")
       ("seed", po::value(&o.seed)->default_value(0), "random seed (0: from the clock; printed)")
+      ("start-kill-percent", po::value(&o.start_kill_percent)->default_value(20), "percent of cycles killed 0-300 ms after the server is started (during recovery), with no load")
       ("drop-wal-after-kill", po::bool_switch(&o.drop_wal_after_kill), "self-test of the checks: delete RocksDB's write-ahead log after each kill (losing acknowledged writes); must end with violations");
   po::variables_map vm;
   try {
@@ -425,8 +443,10 @@ int main(int argc, char** argv) {
     std::cout << desc << "\n";
     return 0;
   }
-  if (o.bin_dir.empty() || o.cycles < 1 || o.clients < 1 || o.min_run_ms < 1 || o.max_run_ms < o.min_run_ms) {
-    std::cerr << "tl_crashtest: need --bin-dir, cycles and clients >= 1, 1 <= min-run-ms <= max-run-ms\n";
+  if (o.bin_dir.empty() || o.cycles < 1 || o.clients < 1 || o.min_run_ms < 1 || o.max_run_ms < o.min_run_ms ||
+      o.start_kill_percent < 0 || o.start_kill_percent > 100) {
+    std::cerr << "tl_crashtest: need --bin-dir, cycles and clients >= 1, 1 <= min-run-ms <= max-run-ms, "
+                 "start-kill-percent 0-100\n";
     return 2;
   }
   if (o.seed == 0) o.seed = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
