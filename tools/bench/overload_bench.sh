@@ -4,7 +4,8 @@
 # (--max-write-queue 16) and with the default (10000), while one more connection validates
 # and records its latency. Reports accepted and refused writes per second, write and
 # validation latency, and the server's peak RSS (VmHWM), so the queue bound's effect on memory
-# and latency can be read side by side.
+# and latency can be read side by side; with a small queue also with clients that wait the
+# Retry-After they are given.
 # Usage: tools/bench/overload_bench.sh [CLIENTS] [SECONDS]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -19,15 +20,21 @@ trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r), $clients clients, $seconds s"
 mkfifo "$work/out"
-for queue in 16 10000; do
-  echo "## --max-write-queue $queue"
-  "$bin/tokenledgerd" --data-dir "$work/data-$queue" --listen 127.0.0.1:0 --log-level warn \
+# Three runs: a small queue with clients retrying at once (the worst case) and with clients
+# honouring Retry-After, and the default queue.
+for run in "16 retry" "16 honour" "10000 retry"; do
+  set -- $run
+  queue=$1
+  flags=()
+  [ "$2" = honour ] && flags=(--honour-retry-after)
+  echo "## --max-write-queue $queue, clients $([ "$2" = honour ] && echo "honouring Retry-After" || echo "retrying at once")"
+  "$bin/tokenledgerd" --data-dir "$work/data-$queue-$2" --listen 127.0.0.1:0 --log-level warn \
     --max-write-queue "$queue" > "$work/out" &
   server=$!
   read -r line < "$work/out"
   url="${line##* }"
-  "$bin/tl_bench" overload --url "$url" --admin-token-file "$work/data-$queue/admin.token" \
-    --clients "$clients" --seconds "$seconds" || echo "overload run reported errors"
+  "$bin/tl_bench" overload --url "$url" --admin-token-file "$work/data-$queue-$2/admin.token" \
+    --clients "$clients" --seconds "$seconds" "${flags[@]}" || echo "overload run reported errors"
   grep VmHWM "/proc/$server/status" | awk '{print "server_peak_rss_kb " $2}'
   curl -s "$url/metrics" | grep '^tokenledger_writes_overloaded_total'
   kill -TERM "$server"; wait "$server" || true; server=""

@@ -241,7 +241,9 @@ int BulkLoad(const std::string& data_dir, long count, int namespaces, const std:
 // disk can take when the write queue is small), while one more connection validates a token
 // and records each validation's latency. Prints accepted and refused (503 overloaded) writes
 // per second, write latency, and validation latency during the flood.
-int Overload(const std::string& url, const std::string& admin, int clients, double seconds) {
+// honour_retry_after: a client answered 503 overloaded waits the Retry-After it was given
+// before its next write, as a well-behaved client does; otherwise it retries at once.
+int Overload(const std::string& url, const std::string& admin, int clients, double seconds, bool honour_retry_after) {
   auto checker = tools::HttpClient::Create(url);
   if (!checker.ok()) return 1;
   auto created = (*checker)->Request("POST", "/v1/namespaces/overload/tokens", R"({"name":"probe"})", Auth(admin));
@@ -266,6 +268,11 @@ int Overload(const std::string& url, const std::string& admin, int clients, doub
           mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
         } else if (r.ok() && r->status == 503 && r->body.find("overloaded") != std::string::npos) {
           ++overloaded;
+          if (honour_retry_after) {
+            int wait = std::atoi(r->Header("Retry-After").c_str());
+            auto until = Clock::now() + std::chrono::seconds(std::max(wait, 1));
+            while (Clock::now() < std::min(until, end)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          }
         } else {
           ++other;
         }
@@ -278,7 +285,7 @@ int Overload(const std::string& url, const std::string& admin, int clients, doub
   double validations = OneConnection(**checker, seconds, "POST", "/v1/validate", body, valid_lat);
   for (auto& t : threads) t.join();
   double elapsed = Seconds(Clock::now() - start);
-  std::printf("overload_clients %d\n", clients);
+  std::printf("overload_clients %d%s\n", clients, honour_retry_after ? " (honouring Retry-After)" : " (retrying at once)");
   std::printf("writes_accepted_per_second %.0f\n", accepted / elapsed);
   std::printf("writes_overloaded_per_second %.0f\n", overloaded / elapsed);
   std::printf("writes_other_errors %ld\n", other.load());
@@ -375,6 +382,7 @@ int main(int argc, char** argv) {
   std::string mode, url, admin_file, dir, bin, tokens_file, keys_file, resp_file, command, label, key_prefix, host = "127.0.0.1",
                                                                                                path = "/v1/auth";
   int clients = 1, port = 0, pipeline = 16, namespaces = 100;
+  bool honour_retry_after = false;
   double seconds = 5, rate = 10000;
   long count = 100000;
   po::options_description desc(
@@ -385,6 +393,7 @@ int main(int argc, char** argv) {
   desc.add_options()("help,h", "show this help")("mode", po::value(&mode), "what to measure")(
       "url", po::value(&url), "server URL")("admin-token-file", po::value(&admin_file), "admin token file")(
       "clients", po::value(&clients)->default_value(1), "concurrent clients")(
+      "honour-retry-after", po::bool_switch(&honour_retry_after), "overload: clients wait the Retry-After of a 503 before writing again")(
       "seconds", po::value(&seconds)->default_value(5), "duration")(
       "count", po::value(&count)->default_value(100000), "tokens to populate")(
       "dir", po::value(&dir), "data dir (fsync-reference, restart, bulk-load)")("bin", po::value(&bin), "tokenledgerd path")(
@@ -432,7 +441,7 @@ int main(int argc, char** argv) {
   if (mode == "bulk-load") return BulkLoad(dir, count, namespaces, tokens_file);
   if (mode == "redis-keys") return RedisKeys(count, key_prefix, keys_file, resp_file);
   if (mode == "synth-ledger") return SynthLedger(dir, count, namespaces, tokens_file);
-  if (mode == "overload") return Overload(url, admin, clients, seconds);
+  if (mode == "overload") return Overload(url, admin, clients, seconds, honour_retry_after);
   bench::LoadTarget target{host, port, clients, seconds, label};
   if (mode == "resp-load") {
     bench::RespLoadOptions o{target, pipeline, command,
