@@ -11,5 +11,5 @@ tl_prepare "$root"
 runs="${1:-3}"
 for i in $(seq 1 "$runs"); do
   echo "== run $i/$runs"
-  "$root/build/bin/abuse_tests" --log_level=message --color_output=false 2>&1 | grep -E "validations|RSS|KiB|errors|failure"
+  "$root/build/bin/abuse_tests" --log_level=message --color_output=false 2>&1 | grep -E "validations|RSS|KiB|rounds|errors|failure"
 done
