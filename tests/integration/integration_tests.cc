@@ -407,6 +407,11 @@ BOOST_AUTO_TEST_CASE(verify_detects_a_flipped_byte_on_disk) {
   BOOST_TEST((rc == 1 || rc == 2), out);
   BOOST_TEST_MESSAGE("verify after corruption: " << out);
   BOOST_TEST(out.find("verified:") == std::string::npos, out);
+  // Nor does the server start on it: the damaged record is not the WAL's torn tail.
+  ServerProcess damaged(s.data, s.dir.Sub("damaged.log"));
+  BOOST_TEST(damaged.WaitListening(std::chrono::seconds(20)).empty());
+  BOOST_TEST(damaged.Wait(std::chrono::seconds(20)) == 1);
+  BOOST_TEST_MESSAGE("start after corruption: " << ReadFile(s.dir.Sub("damaged.log")));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
