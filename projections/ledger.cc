@@ -286,7 +286,7 @@ void Ledger::Create(CreateTokenCommand command, CreateDone done) {
 }
 
 void Ledger::Revoke(RevokeTokensCommand command, RevokeDone done) {
-  core::Status s = core::ValidateNamespace(command.namespace_id);
+  core::Status s = command.any_namespace ? core::Status::Ok() : core::ValidateNamespace(command.namespace_id);
   if (s.ok()) s = core::ValidateActor(command.actor);
   if (s.ok()) s = core::ValidateReason(command.reason);
   if (s.ok() && (command.ids.empty() || command.ids.size() > kMaxRevokeIds))
@@ -407,7 +407,7 @@ void Ledger::ProcessGroup(std::vector<Command> commands) {
       for (const std::string& id : revoke.ids) {
         const TokenRecord* r = table_.Find(id);
         RevokeResult result = RevokeResult::kNotFound;
-        if (r != nullptr && r->namespace_id == revoke.namespace_id) {
+        if (r != nullptr && (revoke.any_namespace || r->namespace_id == revoke.namespace_id)) {
           switch (events::DecideRevoke(recorded_status(*r), r->expires_at, now)) {
             case events::RevokeDecision::kRevoke: result = RevokeResult::kRevoked; break;
             case events::RevokeDecision::kAlreadyRevoked: result = RevokeResult::kAlreadyRevoked; break;
@@ -416,7 +416,7 @@ void Ledger::ProcessGroup(std::vector<Command> commands) {
         }
         if (result == RevokeResult::kRevoked) {
           pending_status[id] = events::TokenStatus::kRevoked;
-          new_events.push_back({now, revoke.actor, events::TokenRevoked{id, revoke.namespace_id, revoke.reason}});
+          new_events.push_back({now, revoke.actor, events::TokenRevoked{id, r->namespace_id, revoke.reason}});
         }
         reply.outcomes.push_back({id, result});
       }

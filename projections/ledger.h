@@ -74,6 +74,9 @@ struct RevokeTokensCommand {
   std::vector<std::string> ids;  // 1..1000; a repeated id reports already_revoked
   std::string reason;
   std::string actor;
+  // The ids may be of any namespace (namespace_id unused): leaked-token revocation, whose ids
+  // come from the secrets themselves, never from the caller.
+  bool any_namespace = false;
 };
 
 enum class RevokeResult { kRevoked, kNotFound, kAlreadyRevoked, kExpired };

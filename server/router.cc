@@ -226,6 +226,9 @@ const std::vector<Router::Route>& Router::Routes() {
       {"history", "GET", {"v1", "tokens", ":id", "history"}, &Router::HandleHistory, true},
       {"export", "GET", {"v1", "export"}, &Router::HandleExport, true},
       {"ledger_head", "GET", {"v1", "ledger", "head"}, &Router::HandleLedgerHead, true},
+      // The admin token or the validator token (checked in the handler): secret scanners and
+      // gateways that find a leaked token report it with the credential they already have.
+      {"revoke_leaked", "POST", {"v1", "tokens", "revoke-leaked"}, &Router::HandleRevokeLeaked, false},
   };
   return routes;
 }
@@ -680,6 +683,57 @@ void Router::HandleBatchRevoke(const HttpRequest& request, const Params& params,
     for (const auto& outcome : *result)
       results.push_back(json::object{{"id", outcome.id}, {"result", projections::RevokeResultName(outcome.result)}});
     respond(JsonResponse(200, json::object{{"results", std::move(results)}}));
+  });
+}
+
+void Router::HandleRevokeLeaked(const HttpRequest& request, const Params&, Reply& reply) {
+  std::string_view bearer = AccessControl::BearerCredential(request.authorization);
+  bool admin = access_.IsAdmin(bearer);
+  bool validator = access_.validator_required() &&
+                   access_.MayValidate(request.validator_token.empty() ? bearer : std::string_view(request.validator_token));
+  if (!admin && !validator)
+    return reply.Set(ErrorResponse(401, "unauthorized", "the admin or the validator token is required"));
+  auto body = ParseObject(request.body);
+  if (!body.ok()) return reply.Set(InvalidJson(body.status()));
+  core::Status s = RejectUnknownFields(*body, {"tokens", "source"});
+  if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", s.message()));
+  const json::value* tokens = body->if_contains("tokens");
+  if (tokens == nullptr || !tokens->is_array() || tokens->as_array().empty() ||
+      tokens->as_array().size() > projections::kMaxRevokeIds)
+    return reply.Set(ErrorResponse(400, "invalid_argument", "\"tokens\" must be an array of 1-1000 token secrets"));
+  std::string source = "unspecified";
+  if (const json::value* given = body->if_contains("source"); given != nullptr && !given->is_null()) {
+    if (!given->is_string() || given->get_string().empty() || given->get_string().size() > kMaxLeakSourceLength ||
+        !core::ValidateActor(given->get_string()).ok())
+      return reply.Set(ErrorResponse(400, "invalid_argument", "\"source\" must be 1-100 printable ASCII characters"));
+    source = given->get_string();
+  }
+  // Each secret is looked up in the active index (any namespace); only the ids of active ones
+  // go to the writer, which decides again (one may have been revoked meanwhile).
+  projections::RevokeTokensCommand command;
+  command.any_namespace = true;
+  command.reason = "leaked";
+  command.actor = "leak-report:" + source;
+  for (const json::value& token : tokens->as_array()) {
+    if (!token.is_string()) return reply.Set(ErrorResponse(400, "invalid_argument", "every token must be a string"));
+    projections::ActiveToken active;
+    if (ledger_.Validate(token.get_string(), std::nullopt, &active) != projections::Validity::kActive) continue;
+    std::string id(active.token_id());
+    if (std::find(command.ids.begin(), command.ids.end(), id) == command.ids.end()) command.ids.push_back(std::move(id));
+  }
+  // How many matched an active token and how many this request revoked (fewer when another
+  // revoked one meanwhile); never which tokens or namespaces.
+  size_t matched = command.ids.size();
+  auto answer = [matched](size_t revoked) {
+    return JsonResponse(200, json::object{{"matched", matched}, {"revoked", revoked}});
+  };
+  if (command.ids.empty()) return reply.Set(answer(0));
+  ledger_.Revoke(std::move(command), [respond = reply.Later(), answer](core::Result<std::vector<projections::RevokeOutcome>> result) {
+    if (!result.ok()) return respond(StatusResponse(result.status()));
+    size_t revoked = std::count_if(result->begin(), result->end(), [](const projections::RevokeOutcome& o) {
+      return o.result == projections::RevokeResult::kRevoked;
+    });
+    respond(answer(revoked));
   });
 }
 

@@ -20,6 +20,7 @@ inline constexpr size_t kDefaultListLimit = 100;
 inline constexpr std::uint64_t kDefaultEventsLimit = 1000;
 inline constexpr std::uint64_t kMaxEventsLimit = 1000000;
 inline constexpr std::uint64_t kMaxWaitSeconds = 60;
+inline constexpr size_t kMaxLeakSourceLength = 100;
 
 // Hands out the Responder for an answer that comes later, from another thread.
 using DeferFn = std::function<Responder()>;
@@ -67,6 +68,8 @@ class Router {
   void HandleGet(const HttpRequest&, const Params&, Reply&);
   void HandleDelete(const HttpRequest&, const Params&, Reply&);
   void HandleBatchRevoke(const HttpRequest&, const Params&, Reply&);
+  // POST /v1/tokens/revoke-leaked: revokes the active tokens among the secrets given.
+  void HandleRevokeLeaked(const HttpRequest&, const Params&, Reply&);
   void HandleEvents(const HttpRequest&, const Params&, Reply&);
   void HandleHistory(const HttpRequest&, const Params&, Reply&);
   void HandleExport(const HttpRequest&, const Params&, Reply&);

@@ -476,4 +476,68 @@ BOOST_AUTO_TEST_CASE(metrics_count_requests_validations_and_the_ledger) {
     BOOST_TEST(m.find(line) != std::string::npos, line);
 }
 
+BOOST_AUTO_TEST_CASE(revoke_leaked_revokes_active_tokens_by_value_and_says_only_how_many) {
+  json::object a = Create("acme", "ci"), b = Create("other/team", "deploy"), kept = Create("acme", "kept");
+  std::string body = json::serialize(json::object{
+      {"tokens", json::array{S(a, "token"), S(b, "token"), S(a, "token"), "tlpat_000000000000000000000000000000000J6VVf",
+                             "not a token"}},
+      {"source", "github-secret-scanning"}});
+  // No credential, or one that is neither admin nor validator: nothing happens.
+  BOOST_TEST(Call("POST", "/v1/tokens/revoke-leaked", body, false).status == 401);
+  HttpRequest wrong;
+  wrong.method = "POST";
+  wrong.target = "/v1/tokens/revoke-leaked";
+  wrong.body = body;
+  wrong.authorization = "Bearer " + S(kept, "token");  // a token is not a credential here
+  BOOST_TEST(Send(wrong).status == 401);
+  BOOST_TEST(ledger->head_seq() == 3u);
+
+  HttpResponse r = Call("POST", "/v1/tokens/revoke-leaked", body);
+  BOOST_TEST(r.status == 200, r.body);
+  json::object o = json::parse(r.body).as_object();
+  BOOST_TEST(o.at("matched").as_int64() == 2);  // a twice, b once; the rest are not tokens of ours
+  BOOST_TEST(o.at("revoked").as_int64() == 2);
+  BOOST_TEST(r.body.find("acme") == std::string::npos);
+  BOOST_TEST(r.body.find("other") == std::string::npos);
+  BOOST_TEST(r.body.find("tok_") == std::string::npos);
+  BOOST_TEST(ledger->head_seq() == 5u);  // both revocations in one append
+  for (const json::object* t : {&a, &b}) {
+    auto history = Call("GET", "/v1/tokens/" + S(*t, "id") + "/history");
+    BOOST_TEST(history.body.find(R"("reason":"leaked")") != std::string::npos, history.body);
+    BOOST_TEST(history.body.find(R"("actor":"leak-report:github-secret-scanning")") != std::string::npos, history.body);
+  }
+  BOOST_TEST(Call("POST", "/v1/validate", R"({"token":")" + S(a, "token") + R"("})", false).body == R"({"active":false})");
+  BOOST_TEST(Call("POST", "/v1/validate", R"({"token":")" + S(kept, "token") + R"("})", false).body.find("true") !=
+             std::string::npos);
+  // Reported again: nothing left to revoke.
+  r = Call("POST", "/v1/tokens/revoke-leaked", body);
+  BOOST_TEST(json::parse(r.body).at("matched").as_int64() == 0);
+  BOOST_TEST(ledger->head_seq() == 5u);
+
+  for (const char* bad : {R"({"tokens":[]})", R"({"tokens":"x"})", R"({"tokens":[1]})", R"({"tokens":["x"],"source":""})",
+                          R"({"tokens":["x"],"extra":1})", R"({})"})
+    BOOST_TEST(Call("POST", "/v1/tokens/revoke-leaked", bad).status == 400, bad);
+  json::array many;
+  for (int i = 0; i < 1001; ++i) many.emplace_back("x");
+  BOOST_TEST(Call("POST", "/v1/tokens/revoke-leaked", json::serialize(json::object{{"tokens", many}})).status == 400);
+}
+
+BOOST_AUTO_TEST_CASE(revoke_leaked_takes_the_validator_token_when_one_is_configured) {
+  Fixture closed(std::string_view("tlval_leak-reporter"));
+  json::object t = closed.Create("acme", "ci");
+  HttpRequest request;
+  request.method = "POST";
+  request.target = "/v1/tokens/revoke-leaked";
+  request.body = R"({"tokens":[")" + S(t, "token") + R"("]})";
+  request.validator_token = "tlval_leak-reporter";
+  HttpResponse r = closed.Send(request);
+  BOOST_TEST(r.status == 200, r.body);
+  BOOST_TEST(json::parse(r.body).at("matched").as_int64() == 1);
+  BOOST_TEST(json::parse(r.body).at("revoked").as_int64() == 1);
+  auto history = closed.Call("GET", "/v1/tokens/" + S(t, "id") + "/history");
+  BOOST_TEST(history.body.find(R"("actor":"leak-report:unspecified")") != std::string::npos, history.body);
+  request.validator_token = "tlval_wrong";
+  BOOST_TEST(closed.Send(request).status == 401);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
