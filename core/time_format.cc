@@ -126,4 +126,27 @@ Timestamp AddOneCalendarYear(Timestamp t) {
   return FromCivil(next, c.second_of_day);
 }
 
+Result<std::int64_t> ParseDuration(std::string_view text) {
+  constexpr std::int64_t kMaxSeconds = 366LL * 86400;
+  auto invalid = [&] {
+    return Status::InvalidArgument("a duration is a number and a unit s, m, h or d (like 7d or 12h), at most 366d");
+  };
+  if (text.size() < 2 || text.size() > 12) return invalid();
+  std::int64_t unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    default: return invalid();
+  }
+  std::int64_t n = 0;
+  for (char c : text.substr(0, text.size() - 1)) {
+    if (c < '0' || c > '9') return invalid();
+    n = n * 10 + (c - '0');
+    if (n * unit > kMaxSeconds) return invalid();
+  }
+  return n * unit;
+}
+
 }  // namespace tokenledger::core

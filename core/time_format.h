@@ -19,6 +19,10 @@ char* FormatRfc3339To(Timestamp t, char* out);
 // are truncated. InvalidArgument for anything else, including impossible dates (Feb 30).
 Result<Timestamp> ParseRfc3339(std::string_view text);
 
+// A duration "<n><unit>", unit s, m, h or d ("7d", "12h", "90m", "30s"), in seconds, at most
+// 366 days. InvalidArgument for anything else.
+Result<std::int64_t> ParseDuration(std::string_view text);
+
 // The same UTC month, day and time one calendar year later; Feb 29 becomes Feb 28.
 Timestamp AddOneCalendarYear(Timestamp t);
 

@@ -171,9 +171,10 @@ std::optional<TokenRecord> Ledger::Get(std::string_view ns, std::string_view id)
 }
 
 TokenTable::Page Ledger::List(std::string_view ns, StatusFilter filter, size_t limit,
-                              std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of) const {
+                              std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of,
+                              std::optional<core::Timestamp> expires_by) const {
   std::shared_lock lock(table_mutex_);
-  return table_.List(ns, filter, limit, cursor, clock_->Now(), as_of);
+  return table_.List(ns, filter, limit, cursor, clock_->Now(), as_of, expires_by);
 }
 
 core::Result<AsOf> Ledger::AsOfSeq(std::uint64_t seq) const {

@@ -124,7 +124,8 @@ class Ledger {
   std::optional<TokenRecord> Get(std::string_view ns, std::string_view id) const;
   // A page of ns's tokens, newest first (see TokenTable::List), now or as of a point in history.
   TokenTable::Page List(std::string_view ns, StatusFilter filter, size_t limit,
-                        std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of = std::nullopt) const;
+                        std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of = std::nullopt,
+                        std::optional<core::Timestamp> expires_by = std::nullopt) const;
 
   // Point in time. The state after event seq (InvalidArgument beyond the head), judged at
   // that event's recorded_at; or the state at time t: every event recorded at or before t

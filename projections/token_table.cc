@@ -155,7 +155,7 @@ core::Status TokenTable::Apply(const events::Event& event) {
 
 TokenTable::Page TokenTable::List(std::string_view ns, StatusFilter filter, size_t limit,
                                   std::optional<std::uint64_t> cursor, core::Timestamp now,
-                                  std::optional<AsOf> as_of) const {
+                                  std::optional<AsOf> as_of, std::optional<core::Timestamp> expires_by) const {
   Page page;
   auto ns_it = by_namespace_.find(ns);
   if (ns_it == by_namespace_.end() || limit == 0) return page;
@@ -182,6 +182,7 @@ TokenTable::Page TokenTable::List(std::string_view ns, StatusFilter filter, size
                   (filter == StatusFilter::kRevoked && status == TokenStatus::kRevoked) ||
                   (filter == StatusFilter::kExpired && status == TokenStatus::kExpired);
     if (!wanted) continue;
+    if (expires_by && (status != TokenStatus::kActive || r->expires_at > *expires_by)) continue;
     if (page.tokens.size() == limit) {
       page.next_cursor = page.tokens.back().created_seq;
       break;

@@ -94,9 +94,11 @@ class TokenTable {
   };
   // Tokens of ns, newest first, whose effective status at `now` passes filter, starting below
   // created_seq `cursor` when given; at most limit of them. With as_of, the tokens and their
-  // records as they stood then (see RecordAsOf), judged at as_of->time instead of now.
+  // records as they stood then (see RecordAsOf), judged at as_of->time instead of now. With
+  // expires_by, only tokens active then whose expires_at is at or before it (expiry warnings).
   Page List(std::string_view ns, StatusFilter filter, size_t limit, std::optional<std::uint64_t> cursor,
-            core::Timestamp now, std::optional<AsOf> as_of = std::nullopt) const;
+            core::Timestamp now, std::optional<AsOf> as_of = std::nullopt,
+            std::optional<core::Timestamp> expires_by = std::nullopt) const;
 
   // Equal iff both hold the same token records (the orderings are derived from them).
   bool operator==(const TokenTable& other) const;

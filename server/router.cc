@@ -588,9 +588,14 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
   size_t limit = kDefaultListLimit;
   std::optional<std::uint64_t> cursor;
   std::optional<projections::AsOf> as_of;
+  std::optional<std::int64_t> expiring_within;
   for (auto param : params.query) {
     std::string key = param.key.decode(), value = param.value.decode();
-    if (key == "status") {
+    if (key == "expiring_within") {
+      auto d = core::ParseDuration(value);
+      if (!d.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", "expiring_within: " + d.status().message()));
+      expiring_within = *d;
+    } else if (key == "status") {
       auto f = projections::ParseStatusFilter(value);
       if (!f.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", f.status().message()));
       filter = *f;
@@ -611,8 +616,13 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
       return reply.Set(UnknownParameter(key));
     }
   }
-  auto page = ledger_.List(params.ns, filter, limit, cursor, as_of);
   core::Timestamp now = as_of ? as_of->time : ledger_.clock().Now();
+  // Expiring tokens are active ones: with another status the answer would always be empty.
+  if (expiring_within && filter != projections::StatusFilter::kAll && filter != projections::StatusFilter::kActive)
+    return reply.Set(ErrorResponse(400, "invalid_argument", "expiring_within lists active tokens; use it without status or with status=active"));
+  std::optional<core::Timestamp> expires_by;
+  if (expiring_within) expires_by = now + *expiring_within;
+  auto page = ledger_.List(params.ns, filter, limit, cursor, as_of, expires_by);
   json::array tokens;
   tokens.reserve(page.tokens.size());
   for (const TokenRecord& r : page.tokens) tokens.push_back(TokenJson(r, now));

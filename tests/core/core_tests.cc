@@ -141,6 +141,17 @@ BOOST_AUTO_TEST_CASE(rejects_malformed_and_impossible_times) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(durations_are_a_number_and_one_unit_up_to_366_days) {
+  BOOST_TEST(*ParseDuration("30s") == 30);
+  BOOST_TEST(*ParseDuration("90m") == 90 * 60);
+  BOOST_TEST(*ParseDuration("12h") == 12 * 3600);
+  BOOST_TEST(*ParseDuration("7d") == 7 * 86400);
+  BOOST_TEST(*ParseDuration("0d") == 0);
+  BOOST_TEST(*ParseDuration("366d") == 366 * 86400);
+  for (const char* bad : {"", "d", "7", "7w", "-1d", "1.5d", "7 d", "367d", "99999999999d", "8785h", "1d2h"})
+    BOOST_TEST(!ParseDuration(bad).ok(), bad);
+}
+
 BOOST_AUTO_TEST_CASE(one_calendar_year_keeps_month_day_and_time) {
   BOOST_TEST(FormatRfc3339(AddOneCalendarYear(*ParseRfc3339("2026-12-04T19:23:08Z"))) == "2027-12-04T19:23:08Z");
   BOOST_TEST(FormatRfc3339(AddOneCalendarYear(*ParseRfc3339("2027-03-01T00:00:00Z"))) == "2028-03-01T00:00:00Z");

@@ -476,6 +476,40 @@ BOOST_AUTO_TEST_CASE(metrics_count_requests_validations_and_the_ledger) {
     BOOST_TEST(m.find(line) != std::string::npos, line);
 }
 
+BOOST_AUTO_TEST_CASE(expiring_within_lists_the_active_tokens_that_expire_in_the_window) {
+  core::Timestamp now = core::SystemClock().Now();
+  auto create = [&](const std::string& name, core::Timestamp expires_at) {
+    HttpResponse r = Call("POST", "/v1/namespaces/acme/tokens",
+                          R"({"name":")" + name + R"(","expires_at":")" + core::FormatRfc3339(expires_at) + R"("})");
+    BOOST_REQUIRE_EQUAL(r.status, 201);
+    return S(json::parse(r.body), "id");
+  };
+  std::string in_1d = create("1d", now + 86400), in_5d = create("5d", now + 5 * 86400),
+              in_5d_revoked = create("5d-revoked", now + 5 * 86400), in_30d = create("30d", now + 30 * 86400);
+  Create("acme", "a-year");
+  Create("other", "elsewhere");
+  BOOST_REQUIRE_EQUAL(Call("DELETE", "/v1/namespaces/acme/tokens/" + in_5d_revoked).status, 200);
+  auto names = [&](const std::string& query) {
+    HttpResponse r = Call("GET", "/v1/namespaces/acme/tokens?" + query);
+    BOOST_REQUIRE_EQUAL(r.status, 200);
+    std::vector<std::string> out;
+    json::value body = json::parse(r.body);
+    for (const auto& t : body.at("tokens").as_array()) out.push_back(S(t, "name"));
+    return out;
+  };
+  BOOST_TEST(names("expiring_within=7d") == (std::vector<std::string>{"5d", "1d"}));  // newest first
+  BOOST_TEST(names("expiring_within=2d") == (std::vector<std::string>{"1d"}));
+  BOOST_TEST(names("expiring_within=12h").empty());
+  BOOST_TEST(names("expiring_within=31d&status=active") == (std::vector<std::string>{"30d", "5d", "1d"}));
+  BOOST_TEST(names("expiring_within=366d&limit=2") == (std::vector<std::string>{"a-year", "30d"}));
+  // As the ledger stood before the revocation, the revoked one was still active and expiring.
+  HttpResponse before = Call("GET", "/v1/namespaces/acme/tokens?expiring_within=7d&as_of=4");
+  BOOST_TEST(before.body.find("5d-revoked") != std::string::npos, before.body);
+  for (const char* bad : {"expiring_within=7", "expiring_within=1w", "expiring_within=400d",
+                          "expiring_within=7d&status=revoked", "expiring_within=7d&status=expired"})
+    BOOST_TEST(Call("GET", std::string("/v1/namespaces/acme/tokens?") + bad).status == 400, bad);
+}
+
 BOOST_AUTO_TEST_CASE(revoke_leaked_revokes_active_tokens_by_value_and_says_only_how_many) {
   json::object a = Create("acme", "ci"), b = Create("other/team", "deploy"), kept = Create("acme", "kept");
   std::string body = json::serialize(json::object{
