@@ -564,7 +564,10 @@ class FrontEnd::Impl {
     }
     signals_ = std::make_unique<net::signal_set>(*contexts_[0], SIGINT, SIGTERM);
     sweeper_ = std::make_unique<net::steady_timer>(*contexts_[0]);
+    // Answers that read RocksDB or sign run on the worker pool, as streamed bodies do.
+    state_.router.SetOffload([this](std::function<void()> task) { net::post(state_.workers, std::move(task)); });
   }
+  ~Impl() { state_.router.SetOffload(nullptr); }
 
   core::Result<FrontEndAddresses> Start() {
     bool tls = !state_.options.tls_cert_file.empty() || !state_.options.tls_key_file.empty();

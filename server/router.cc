@@ -179,6 +179,7 @@ struct Router::Route {
   bool admin;
   bool prefix = false;   // also matches any path below the pattern (not examined)
   bool gateway = false;  // answers only 200, 401 or 403: bad input is a 401 (see HandleAuth)
+  bool offload = false;  // reads RocksDB or signs: runs through Offload, off the I/O thread
 };
 
 // Collects one request's answer: filled in place now, or taken over by a Responder for later.
@@ -187,6 +188,7 @@ class Router::Reply {
   Reply(ServerMetrics& metrics, size_t route, HttpResponse& response, const DeferFn& defer)
       : metrics_(metrics), route_(route), response_(response), defer_(defer) {}
   HttpResponse& response() { return response_; }
+  size_t route() const { return route_; }
   void Set(HttpResponse r) { response_ = std::move(r); }
   // The answer will come later through the returned Responder (call it exactly once).
   Responder Later() {
@@ -223,9 +225,9 @@ const std::vector<Router::Route>& Router::Routes() {
       {"get", "GET", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleGet, true},
       {"revoke", "DELETE", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleDelete, true},
       {"events", "GET", {"v1", "events"}, &Router::HandleEvents, true},
-      {"history", "GET", {"v1", "tokens", ":id", "history"}, &Router::HandleHistory, true},
-      {"export", "GET", {"v1", "export"}, &Router::HandleExport, true},
-      {"ledger_head", "GET", {"v1", "ledger", "head"}, &Router::HandleLedgerHead, true},
+      {"history", "GET", {"v1", "tokens", ":id", "history"}, &Router::HandleHistory, true, false, false, true},
+      {"export", "GET", {"v1", "export"}, &Router::HandleExport, true, false, false, true},
+      {"ledger_head", "GET", {"v1", "ledger", "head"}, &Router::HandleLedgerHead, true, false, false, true},
       // The admin token or the validator token (checked in the handler): secret scanners and
       // gateways that find a leaked token report it with the credential they already have.
       {"revoke_leaked", "POST", {"v1", "tokens", "revoke-leaked"}, &Router::HandleRevokeLeaked, false},
@@ -252,6 +254,26 @@ bool Router::MayValidate(const HttpRequest& request) const {
   if (!access_.validator_required()) return true;
   if (!request.validator_token.empty()) return access_.MayValidate(request.validator_token);
   return access_.MayValidate(AccessControl::BearerCredential(request.authorization));
+}
+
+void Router::Offload(Reply& reply, std::function<void(Reply&)> work) {
+  Responder respond = reply.Later();  // counts the answer in the metrics
+  auto task = [this, route = reply.route(), respond, work = std::move(work)]() mutable {
+    HttpResponse response;
+    // work answers synchronously; should it defer, it answers through respond (counted twice).
+    DeferFn defer = [respond] { return respond; };
+    Reply inner(metrics_, route, response, defer);
+    try {
+      work(inner);
+    } catch (const std::exception& e) {
+      core::Log(core::LogLevel::kError, std::string("handler threw: ") + e.what());
+      if (inner.deferred()) return;
+      response = ErrorResponse(500, "internal", "internal error; see the server log");
+    }
+    if (!inner.deferred()) respond(std::move(response));
+  };
+  if (offload_) offload_(std::move(task));
+  else task();
 }
 
 bool Router::PathMatches(const Route& route, const Path& path) {
@@ -334,6 +356,8 @@ bool Router::Dispatch(size_t index, const HttpRequest& request, const Params& pa
     reply.Set(ErrorResponse(400, "invalid_namespace", core::ValidateNamespace(params.ns).message()));
   } else if (route.admin && request.has_actor && !core::ValidateActor(request.actor).ok()) {
     reply.Set(ErrorResponse(400, "invalid_actor", core::ValidateActor(request.actor).message()));
+  } else if (route.offload) {
+    Offload(reply, [this, handler = route.handler, &request, params](Reply& r) { (this->*handler)(request, params, r); });
   } else {
     try {
       (this->*route.handler)(request, params, reply);
@@ -450,7 +474,13 @@ void Router::HandleValidate(const HttpRequest& request, const Params& params, Re
     as_of_query = param.value.decode();
     as_of = as_of_query;
   }
-  if (as_of) return ValidateAsOf(token->get_string(), ns, *as_of, reply);
+  if (as_of) {
+    return Offload(reply, [this, token = std::string(token->get_string()),
+                           ns = ns ? std::optional<std::string>(*ns) : std::nullopt,
+                           as_of = std::string(*as_of)](Reply& r) {
+      ValidateAsOf(token, ns ? std::optional<std::string_view>(*ns) : std::nullopt, as_of, r);
+    });
+  }
   projections::ActiveToken active;
   // A token of another namespace is simply inactive here (no reason is given).
   projections::Validity validity = ledger_.Validate(token->get_string(), ns, &active);
@@ -587,7 +617,7 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
   projections::StatusFilter filter = projections::StatusFilter::kAll;
   size_t limit = kDefaultListLimit;
   std::optional<std::uint64_t> cursor;
-  std::optional<projections::AsOf> as_of;
+  std::optional<std::string> as_of;
   std::optional<std::int64_t> expiring_within;
   for (auto param : params.query) {
     std::string key = param.key.decode(), value = param.value.decode();
@@ -609,28 +639,36 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
       if (!cursor || *cursor == 0)
         return reply.Set(ErrorResponse(400, "invalid_cursor", "cursor must be a next_cursor from a previous page"));
     } else if (key == "as_of") {
-      auto point = ResolveAsOf(value);
-      if (!point.ok()) return reply.Set(ErrorResponse(400, "invalid_as_of", point.status().message()));
-      as_of = *point;
+      as_of = std::move(value);
     } else {
       return reply.Set(UnknownParameter(key));
     }
   }
-  core::Timestamp now = as_of ? as_of->time : ledger_.clock().Now();
   // Expiring tokens are active ones: with another status the answer would always be empty.
   if (expiring_within && filter != projections::StatusFilter::kAll && filter != projections::StatusFilter::kActive)
     return reply.Set(ErrorResponse(400, "invalid_argument", "expiring_within lists active tokens; use it without status or with status=active"));
-  std::optional<core::Timestamp> expires_by;
-  if (expiring_within) expires_by = now + *expiring_within;
-  auto page = ledger_.List(params.ns, filter, limit, cursor, as_of, expires_by);
-  json::array tokens;
-  tokens.reserve(page.tokens.size());
-  for (const TokenRecord& r : page.tokens) tokens.push_back(TokenJson(r, now));
-  json::object body;
-  body["tokens"] = std::move(tokens);
-  if (page.next_cursor) body["next_cursor"] = std::to_string(*page.next_cursor);
-  else body["next_cursor"] = nullptr;
-  reply.Set(JsonResponse(200, body));
+  auto list = [this, ns = params.ns, filter, limit, cursor, expiring_within](std::optional<projections::AsOf> point,
+                                                                            Reply& r) {
+    core::Timestamp now = point ? point->time : ledger_.clock().Now();
+    std::optional<core::Timestamp> expires_by;
+    if (expiring_within) expires_by = now + *expiring_within;
+    auto page = ledger_.List(ns, filter, limit, cursor, point, expires_by);
+    json::array tokens;
+    tokens.reserve(page.tokens.size());
+    for (const TokenRecord& t : page.tokens) tokens.push_back(TokenJson(t, now));
+    json::object body;
+    body["tokens"] = std::move(tokens);
+    if (page.next_cursor) body["next_cursor"] = std::to_string(*page.next_cursor);
+    else body["next_cursor"] = nullptr;
+    r.Set(JsonResponse(200, body));
+  };
+  if (!as_of) return list(std::nullopt, reply);
+  // Resolving a point in history reads the log: off the I/O thread.
+  Offload(reply, [this, list, as_of = std::move(*as_of)](Reply& r) {
+    auto point = ResolveAsOf(as_of);
+    if (!point.ok()) return r.Set(ErrorResponse(400, "invalid_as_of", point.status().message()));
+    list(*point, r);
+  });
 }
 
 void Router::HandleGet(const HttpRequest&, const Params& params, Reply& reply) {

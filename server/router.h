@@ -24,6 +24,8 @@ inline constexpr size_t kMaxLeakSourceLength = 100;
 
 // Hands out the Responder for an answer that comes later, from another thread.
 using DeferFn = std::function<Responder()>;
+// Runs a task on a thread that may block (the front end's worker pool), never on an I/O thread.
+using OffloadFn = std::function<void(std::function<void()>)>;
 
 // Thread-safe: Handle may run on any number of threads at once.
 class Router {
@@ -42,6 +44,11 @@ class Router {
   bool Handle(const HttpRequest& request, HttpResponse& response, const DeferFn& defer);
   // The same, answering through respond either way (tests, tools).
   void Handle(const HttpRequest& request, Responder respond);
+
+  // Where answers that read RocksDB or sign run (history, exports, the signed head, as-of
+  // listings and validations), so an I/O thread never waits for a disk read. Set before
+  // serving; without it they run on the calling thread (tests, tools).
+  void SetOffload(OffloadFn offload) { offload_ = std::move(offload); }
 
   // After this, /readyz answers 503 and waiting long-polls are answered at once, empty (used
   // while shutting down, so no request holds the drain up for its wait).
@@ -81,6 +88,10 @@ class Router {
 
   bool Dispatch(size_t index, const HttpRequest& request, const Params& params, HttpResponse& response,
                 const DeferFn& defer);
+  // Answers through work, run by offload_ (or here without one). work must answer through the
+  // Reply it is given, synchronously; request must outlive it (the connection keeps it until
+  // the answer is written).
+  void Offload(Reply& reply, std::function<void(Reply&)> work);
   // A target that is not valid where the route reads it: 400, or for a gateway route (its
   // index given) a 401, the only denial gateways pass on as such.
   bool BadTarget(std::optional<size_t> gateway_route, HttpResponse& response);
@@ -94,6 +105,7 @@ class Router {
   const AccessControl& access_;
   ServerMetrics& metrics_;
   std::atomic<bool> draining_{false};
+  OffloadFn offload_;
 };
 
 // The contract's error response: status and {"error": {"code", "message"}}.

@@ -2,6 +2,8 @@
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <future>
+#include <mutex>
+#include <thread>
 
 #include "core/time_format.h"
 #include "server/router.h"
@@ -508,6 +510,41 @@ BOOST_AUTO_TEST_CASE(expiring_within_lists_the_active_tokens_that_expire_in_the_
   for (const char* bad : {"expiring_within=7", "expiring_within=1w", "expiring_within=400d",
                           "expiring_within=7d&status=revoked", "expiring_within=7d&status=expired"})
     BOOST_TEST(Call("GET", std::string("/v1/namespaces/acme/tokens?") + bad).status == 400, bad);
+}
+
+BOOST_AUTO_TEST_CASE(answers_that_read_the_log_or_sign_run_through_the_offload_hook) {
+  json::object t = Create("acme", "ci");
+  std::atomic<int> offloaded{0};
+  std::vector<std::thread> workers;
+  std::mutex workers_mutex;
+  router->SetOffload([&](std::function<void()> task) {
+    ++offloaded;
+    std::lock_guard lock(workers_mutex);
+    workers.emplace_back(std::move(task));  // another thread, as the front end's pool
+  });
+  auto expect = [&](const std::string& method, const std::string& target, const std::string& body, bool admin,
+                    int status, int offloads) {
+    int before = offloaded.load();
+    HttpResponse r = Call(method, target, body, admin);
+    BOOST_TEST(r.status == status, target << " " << r.body);
+    BOOST_TEST(offloaded.load() - before == offloads, target);
+  };
+  std::string token = S(t, "token");
+  // Reads of the log, signing: offloaded.
+  expect("GET", "/v1/tokens/" + S(t, "id") + "/history", "", true, 200, 1);
+  expect("GET", "/v1/ledger/head", "", true, 200, 1);
+  expect("GET", "/v1/export?format=csv", "", true, 200, 1);
+  expect("GET", "/v1/namespaces/acme/tokens?as_of=1", "", true, 200, 1);
+  expect("GET", "/v1/namespaces/acme/tokens?as_of=99", "", true, 400, 1);  // resolved there too
+  expect("POST", "/v1/validate", R"({"token":")" + token + R"(","as_of":1})", false, 200, 1);
+  // The hot path and memory-only answers stay on the calling thread.
+  expect("POST", "/v1/validate", R"({"token":")" + token + R"("})", false, 200, 0);
+  expect("GET", "/v1/namespaces/acme/tokens", "", true, 200, 0);
+  expect("GET", "/v1/namespaces/acme/tokens/" + S(t, "id"), "", true, 200, 0);
+  // Refused before any work: not offloaded.
+  expect("GET", "/v1/ledger/head", "", false, 401, 0);
+  router->SetOffload(nullptr);
+  for (auto& w : workers) w.join();
 }
 
 BOOST_AUTO_TEST_CASE(revoke_leaked_revokes_active_tokens_by_value_and_says_only_how_many) {
