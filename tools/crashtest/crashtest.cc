@@ -4,7 +4,7 @@
 //   1. `tokenctl verify` on the killed data dir: seq gapless, hash chain intact, the persisted
 //      projection equal to a full replay (offline, before anything touches the files);
 //   2. restarted, the event log (GET /v1/events) holds every acknowledged creation and
-//      revocation, and every revoke request (each under its own X-Actor) is all or nothing:
+//      revocation, and every revoke request (each under its own actor) is all or nothing:
 //      none or every one of its ids revoked, acknowledged or not;
 //   3. validation answers exactly as the log says: every acknowledged token active unless a
 //      revocation of it is in the log, and every acknowledged revocation refused.
@@ -97,7 +97,8 @@ class Acknowledged {
 };
 
 struct Counters {
-  std::atomic<long> creates{0}, revokes{0}, batch_revokes{0}, validations{0}, unanswered{0}, violations{0};
+  std::atomic<long> creates{0}, revokes{0}, batch_revokes{0}, leaked_revokes{0}, validations{0}, unanswered{0},
+      violations{0};
 };
 
 // Prints the first violations (enough to debug; a lost log could otherwise print thousands).
@@ -132,7 +133,11 @@ class Client {
     client_ = std::move(client).value();
     while (!stop_.load()) {
       int pick = std::uniform_int_distribution<int>(0, 99)(rng_);
-      bool alive = pick < 55 ? CreateOne() : pick < 70 ? RevokeOne(1) : pick < 80 ? RevokeOne(2 + pick % 9) : ValidateOne();
+      bool alive = pick < 55   ? CreateOne()
+                   : pick < 67 ? RevokeOne(1, false)
+                   : pick < 77 ? RevokeOne(2 + pick % 9, false)
+                   : pick < 80 ? RevokeOne(1 + pick % 3, true)
+                               : ValidateOne();
       if (!alive) return;  // the server is gone: this cycle's load is over
     }
   }
@@ -151,10 +156,12 @@ class Client {
   }
 
   // Revokes n of this client's active tokens (taken out of its pool: a token is in one request
-  // at most), with DELETE for one and the batch route for more.
-  bool RevokeOne(size_t n) {
+  // at most): by value through revoke-leaked (its events' actor is leak-report:<source>), else
+  // with DELETE for one and the batch route for more.
+  bool RevokeOne(size_t n, bool leaked) {
     if (mine_.size() < n) return CreateOne();
-    RevokeOp op{tag_ + "-op" + std::to_string(ops_++), {}, false};
+    std::string tag = tag_ + "-op" + std::to_string(ops_++);
+    RevokeOp op{leaked ? "leak-report:" + tag : tag, {}, false};
     std::vector<Token> chosen;
     for (size_t i = 0; i < n; ++i) {
       size_t at = std::uniform_int_distribution<size_t>(0, mine_.size() - 1)(rng_);
@@ -163,7 +170,12 @@ class Client {
       mine_.erase(mine_.begin() + static_cast<long>(at));
     }
     core::Result<tools::ClientResponse> r = core::Status::Unavailable("unsent");
-    if (n == 1) {
+    if (leaked) {
+      json::array secrets;
+      for (const auto& t : chosen) secrets.emplace_back(t.secret);
+      r = client_->Request("POST", "/v1/tokens/revoke-leaked",
+                           json::serialize(json::object{{"tokens", secrets}, {"source", tag}}), Headers(admin_, tag));
+    } else if (n == 1) {
       r = client_->Request("DELETE", "/v1/namespaces/crash/tokens/" + op.ids[0], {}, Headers(admin_, op.actor));
     } else {
       json::array ids;
@@ -172,14 +184,18 @@ class Client {
                            Headers(admin_, op.actor));
     }
     if (r.ok() && r->status == 200) {
-      if (n > 1) {
+      if (leaked) {
+        json::value body = json::parse(r->body);
+        if (body.as_object().at("revoked").as_int64() != static_cast<std::int64_t>(n))
+          Violation(counters_, op.actor + ": revoke-leaked of active tokens answered " + r->body);
+      } else if (n > 1) {
         json::value body = json::parse(r->body);
         for (const auto& result : body.as_object().at("results").as_array())
           if (result.as_object().at("result").as_string() != "revoked")
             Violation(counters_, op.actor + ": a batch of active tokens answered " + json::serialize(result));
       }
       op.acknowledged = true;
-      ++(n == 1 ? counters_.revokes : counters_.batch_revokes);
+      ++(leaked ? counters_.leaked_revokes : n == 1 ? counters_.revokes : counters_.batch_revokes);
       for (auto& t : chosen)
         if (revoked_probe_.size() < 256) revoked_probe_.push_back(std::move(t));
     } else if (r.ok()) {
@@ -278,10 +294,12 @@ class CrashTest {
     auto start = std::chrono::steady_clock::now();
     for (int cycle = 1; cycle <= options_.cycles; ++cycle) {
       if (!Cycle(cycle, data)) return 2;
-      std::printf("cycle %d/%d: %ld creates, %ld revokes, %ld batch revokes, %ld validations acknowledged; "
+      std::printf("cycle %d/%d: %ld creates, %ld revokes, %ld batch revokes, %ld leaked-token revokes, "
+                  "%ld validations acknowledged; "
                   "%ld requests cut by the kill; %d kills while starting; %llu events checked; violations %ld\n",
                   cycle, options_.cycles, counters_.creates.load(), counters_.revokes.load(),
-                  counters_.batch_revokes.load(), counters_.validations.load(), counters_.unanswered.load(),
+                  counters_.batch_revokes.load(), counters_.leaked_revokes.load(), counters_.validations.load(),
+                  counters_.unanswered.load(),
                   start_kills_, static_cast<unsigned long long>(events_checked_), counters_.violations.load());
       std::fflush(stdout);
     }
