@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <fstream>
 
+#include "tools/bench/percentile.h"
 #include "tools/http_client.h"
 
 namespace tokenledger::bench {
@@ -229,12 +230,7 @@ void LatencyProbe::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-double LatencyProbe::PercentileMs(double q) const {
-  if (latencies_ms_.empty()) return -1;
-  std::vector<double> sorted = latencies_ms_;
-  std::sort(sorted.begin(), sorted.end());
-  return sorted[std::min(sorted.size() - 1, static_cast<size_t>(q * static_cast<double>(sorted.size())))];
-}
+double LatencyProbe::PercentileMs(double q) const { return Percentile(latencies_ms_, q); }
 
 double ResidentMiB(int pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");

@@ -1,4 +1,5 @@
 #include "tools/bench/load_generator.h"
+#include "tools/bench/percentile.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -121,11 +122,6 @@ bool Receive(int fd, std::string& in) {
   }
   in.append(buf, static_cast<size_t>(n));
   return true;
-}
-
-double Percentile(std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  return sorted[static_cast<size_t>(p * static_cast<double>(sorted.size() - 1))];
 }
 
 }  // namespace

@@ -32,12 +32,14 @@
 #include "events/storage.h"
 #include "projections/ledger.h"
 #include "tools/bench/load_generator.h"
+#include "tools/bench/percentile.h"
 #include "tools/http_client.h"
 
 namespace po = boost::program_options;
 namespace json = boost::json;
 using namespace tokenledger;
 using Clock = std::chrono::steady_clock;
+using bench::Percentile;
 
 namespace {
 
@@ -87,12 +89,6 @@ double OneConnection(tools::HttpClient& client, double seconds, const std::strin
     ++n;
   }
   return n / Seconds(Clock::now() - start);
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(p * (v.size() - 1))];
 }
 
 int Validate(const std::string& url, const std::string& admin, double seconds) {
