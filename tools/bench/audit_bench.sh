@@ -12,12 +12,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 events="${1:-1000000}"
-source "$root/tools/deps.sh"
-tl_prepare "$root" >/dev/null
-bin="$root/build/bin"
-work="$(mktemp -d)"
-server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+source "$root/tools/bench/common.sh"
 
 now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" -v name="$4" 'BEGIN { s = b - a; printf "%s %.2f s (%.0f events/s)\n", name, s, n / s }'; }
@@ -36,13 +31,9 @@ t0=$(now); "$bin/tokenctl" --data-dir "$work/data" events --namespace none >/dev
 rate "$events" "$t0" "$t1" "reference_read_and_decode_only"
 
 # The server's first start finds no saved projection: it replays and saves it.
-mkfifo "$work/out"
 t0=$(now)
-"$bin/tokenledgerd" --data-dir "$work/data" --listen 127.0.0.1:0 --log-level warn > "$work/out" &
-server=$!
-read -r line < "$work/out"
+tl_start_server "$work/data"
 t1=$(now)
-url="${line##* }"
 rate "$events" "$t0" "$t1" "server_rebuild_to_listening"
 auth="Authorization: Bearer $(cat "$work/data/admin.token")"
 
@@ -60,7 +51,7 @@ for i in 1 2 3; do
   curl -sf -o /dev/null -w 'validate_as_of %{time_total}\n' -d "{\"token\":\"$secret\",\"as_of\":\"$middle\"}" "$url/v1/validate"
 done | awk '{ s[$1] += $2; n[$1]++ } END { for (k in s) printf "%s %.2f ms (mean of %d)\n", k, s[k] / n[k] * 1000, n[k] }' | sort
 curl -sf -d "{\"token\":\"$secret\",\"as_of\":\"$middle\"}" "$url/v1/validate" | sed 's/^/validate_as_of_answer /'; echo
-kill -TERM "$server"; wait "$server" || true; server=""
+tl_stop_server
 
 t0=$(now); "$bin/tokenctl" --data-dir "$work/data" replay --as-of "$middle" --namespace bench7 >/dev/null 2>&1; t1=$(now)
 ms "$t0" "$t1" "replay_as_of_middle"

@@ -11,15 +11,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 clients="${1:-256}"
 seconds="${2:-10}"
-source "$root/tools/deps.sh"
-tl_prepare "$root" >/dev/null
-bin="$root/build/bin"
-work="$(mktemp -d)"
-server=""
-trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+source "$root/tools/bench/common.sh"
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r), $clients clients, $seconds s"
-mkfifo "$work/out"
 # Three runs: a small queue with clients retrying at once (the worst case) and with clients
 # honouring Retry-After, and the default queue.
 for run in "16 retry" "16 honour" "10000 retry"; do
@@ -28,14 +22,10 @@ for run in "16 retry" "16 honour" "10000 retry"; do
   flags=()
   [ "$2" = honour ] && flags=(--honour-retry-after)
   echo "## --max-write-queue $queue, clients $([ "$2" = honour ] && echo "honouring Retry-After" || echo "retrying at once")"
-  "$bin/tokenledgerd" --data-dir "$work/data-$queue-$2" --listen 127.0.0.1:0 --log-level warn \
-    --max-write-queue "$queue" > "$work/out" &
-  server=$!
-  read -r line < "$work/out"
-  url="${line##* }"
+  tl_start_server "$work/data-$queue-$2" --max-write-queue "$queue"
   "$bin/tl_bench" overload --url "$url" --admin-token-file "$work/data-$queue-$2/admin.token" \
     --clients "$clients" --seconds "$seconds" "${flags[@]}" || echo "overload run reported errors"
   grep VmHWM "/proc/$server/status" | awk '{print "server_peak_rss_kb " $2}'
   curl -s "$url/metrics" | grep '^tokenledger_writes_overloaded_total'
-  kill -TERM "$server"; wait "$server" || true; server=""
+  tl_stop_server
 done

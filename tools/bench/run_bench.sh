@@ -9,36 +9,23 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 seconds="${1:-5}"
 tokens="${2:-100000}"
-source "$root/tools/deps.sh"
-tl_prepare "$root" >/dev/null
-bin="$root/build/bin"
-work="$(mktemp -d)"
-trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+source "$root/tools/bench/common.sh"
 
 echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(nproc) cores, $(uname -r)"
 "$bin/tl_bench" fsync-reference --dir "$work/ref" --seconds "$seconds"
 
-mkfifo "$work/out"
-"$bin/tokenledgerd" --data-dir "$work/data" --listen 127.0.0.1:0 --log-level warn > "$work/out" &
-server=$!
-read -r line < "$work/out"
-url="${line##* }"
+tl_start_server "$work/data"
 admin="$work/data/admin.token"
 for c in 1 16 64; do
   "$bin/tl_bench" creates --url "$url" --admin-token-file "$admin" --clients "$c" --seconds "$seconds"
 done
 "$bin/tl_bench" validate --url "$url" --admin-token-file "$admin" --seconds "$seconds"
-kill -TERM "$server"
-wait "$server" || true
+tl_stop_server
 
 # Restart with exactly $tokens tokens, on a data dir of their own.
-"$bin/tokenledgerd" --data-dir "$work/restart" --listen 127.0.0.1:0 --log-level warn > "$work/out" &
-server=$!
-read -r line < "$work/out"
-url="${line##* }"
+tl_start_server "$work/restart"
 "$bin/tl_bench" populate --url "$url" --admin-token-file "$work/restart/admin.token" --count "$tokens" --clients 64
-kill -TERM "$server"
-wait "$server" || true
+tl_stop_server
 du -sh "$work/restart" | awk '{print "data_dir_size " $1}'
 "$bin/tl_bench" restart --bin "$bin/tokenledgerd" --dir "$work/restart"
 "$bin/tl_bench" restart-full-replay --bin "$bin/tokenledgerd" --dir "$work/restart"
