@@ -34,8 +34,6 @@ class ServerMetrics {
   void CountConnectionRefused() { connections_refused_.Add(1); }
   // A connection closed because a request, idle wait or response overran its timeout.
   void CountConnectionTimedOut() { connections_timed_out_.Add(1); }
-  std::uint64_t connections_refused() const { return connections_refused_.value(); }
-  std::uint64_t connections_timed_out() const { return connections_timed_out_.value(); }
   std::uint64_t validations(Protocol protocol, projections::Validity result) const;
 
   // The Prometheus text exposition (version 0.0.4) of everything, ledger figures included.

@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/secret_file.h"
 #include "tools/http_client.h"
 #include "tools/server_process.h"
 
@@ -329,7 +330,12 @@ class CrashTest {
       std::cerr << "crashtest: tokenledgerd did not start; see " << options_.work_dir << "/server.log\n";
       return false;
     }
-    std::string admin = ReadAdminToken(data);
+    auto admin_token = core::ReadSecretFile(data + "/admin.token");
+    if (!admin_token.ok()) {
+      std::cerr << "crashtest: " << admin_token.status().message() << "\n";
+      return false;
+    }
+    const std::string& admin = *admin_token;
     if (cycle > 1) CheckAfterRestart(url, admin);
 
     std::atomic<bool> stop{false};
@@ -412,13 +418,6 @@ class CrashTest {
   static void DropWal(const std::string& data) {
     for (const auto& entry : std::filesystem::directory_iterator(data))
       if (entry.path().extension() == ".log") std::filesystem::remove(entry.path());
-  }
-
-  static std::string ReadAdminToken(const std::string& data) {
-    std::string out;
-    tools::RunCommand("cat " + data + "/admin.token", out);
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-    return out;
   }
 
   Options options_;
