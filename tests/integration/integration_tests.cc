@@ -342,6 +342,9 @@ BOOST_AUTO_TEST_CASE(a_corrupted_data_file_is_detected_at_start) {
   auto [rc, out] = Run(kBin + "/tokenctl --data-dir " + s.data + " verify");
   BOOST_TEST(rc != 0, out);
   BOOST_TEST(out.find("checksum mismatch") != std::string::npos, out);
+  // The check is what catches it: without it the server starts on the damaged file.
+  ServerProcess unchecked(s.data, s.dir.Sub("unchecked.log"), {"--skip-data-file-check"});
+  BOOST_TEST(!unchecked.WaitListening(std::chrono::seconds(20)).empty(), ReadFile(s.dir.Sub("unchecked.log")));
 }
 
 BOOST_AUTO_TEST_CASE(a_second_process_on_the_same_data_dir_fails_fast) {
