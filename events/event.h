@@ -37,8 +37,21 @@ struct TokenExpired {
   bool operator==(const TokenExpired&) const = default;
 };
 
+// A token was rotated: new_token_id (created by the event just before this one, in the same
+// append) replaces it. The old token stays valid until revoke_at (the rotation's grace period,
+// at most its expires_at), then is revoked: at once by a token.revoked in the same append when
+// revoke_at is the rotation's own time, else by the sweeper at revoke_at (effective then
+// whenever it is written). A token is rotated at most once.
+struct TokenRotated {
+  std::string token_id;  // the old token
+  std::string namespace_id;
+  std::string new_token_id;
+  core::Timestamp revoke_at = 0;
+  bool operator==(const TokenRotated&) const = default;
+};
+
 // Closed set of event payloads. A new fact is a new alternative (and a new type tag).
-using EventPayload = std::variant<TokenCreated, TokenRevoked, TokenExpired>;
+using EventPayload = std::variant<TokenCreated, TokenRevoked, TokenExpired, TokenRotated>;
 
 // An event before the store has numbered and chained it.
 struct NewEvent {
@@ -59,11 +72,13 @@ struct Event {
   bool operator==(const Event&) const = default;
 };
 
-// "token.created", "token.revoked", "token.expired".
+// "token.created", "token.revoked", "token.expired", "token.rotated".
 std::string_view EventTypeName(const EventPayload& payload);
 // The token the event is about.
 const std::string& TokenIdOf(const EventPayload& payload);
 // The namespace of that token.
 const std::string& NamespaceOf(const EventPayload& payload);
+// The other token the event changes, if any: a rotation's new token (its rotated_from).
+const std::string* SecondTokenIdOf(const EventPayload& payload);
 
 }  // namespace tokenledger::events

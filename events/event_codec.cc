@@ -23,6 +23,10 @@ template <class Archive>
 void SerializePayload(Archive& ar, TokenExpired& e) {
   ar(e.token_id, e.namespace_id);
 }
+template <class Archive>
+void SerializePayload(Archive& ar, TokenRotated& e) {
+  ar(e.token_id, e.namespace_id, e.new_token_id, e.revoke_at);
+}
 
 constexpr std::uint8_t TagOf(const EventPayload& payload) {
   return static_cast<std::uint8_t>(payload.index() + 1);
@@ -87,14 +91,15 @@ core::Status StoredEventDecoder::Decode(std::string_view bytes, Event& event) {
     ar(event.seq, event.recorded_at, event.actor, tag, version);
     if (version != kSchemaVersion)
       return core::Status::Corruption("unknown event schema version " + std::to_string(version));
-    if (tag < kTagTokenCreated || tag > kTagTokenExpired)
+    if (tag < kTagTokenCreated || tag > kTagTokenRotated)
       return core::Status::Corruption("unknown event type tag " + std::to_string(tag));
     // Keeps the payload (and its strings' capacity) when the type is the same as before.
     if (event.payload.index() != static_cast<size_t>(tag - 1)) {
       switch (tag) {
         case kTagTokenCreated: event.payload = TokenCreated{}; break;
         case kTagTokenRevoked: event.payload = TokenRevoked{}; break;
-        default: event.payload = TokenExpired{}; break;
+        case kTagTokenExpired: event.payload = TokenExpired{}; break;
+        default: event.payload = TokenRotated{}; break;
       }
     }
     std::visit([&](auto& e) { SerializePayload(ar, e); }, event.payload);

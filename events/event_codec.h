@@ -15,6 +15,7 @@ namespace tokenledger::events {
 inline constexpr std::uint8_t kTagTokenCreated = 1;
 inline constexpr std::uint8_t kTagTokenRevoked = 2;
 inline constexpr std::uint8_t kTagTokenExpired = 3;
+inline constexpr std::uint8_t kTagTokenRotated = 4;
 inline constexpr std::uint8_t kSchemaVersion = 1;
 // Larger stored events are rejected before decoding (the largest real one is under 1 KiB).
 inline constexpr size_t kMaxStoredEventSize = 16 * 1024;

@@ -27,6 +27,9 @@ json::object EventObject(const Event& e) {
     o["expires_at"] = core::FormatRfc3339(c->expires_at);
   } else if (const auto* r = std::get_if<TokenRevoked>(&e.payload)) {
     o["reason"] = r->reason;
+  } else if (const auto* t = std::get_if<TokenRotated>(&e.payload)) {
+    o["new_token_id"] = t->new_token_id;
+    o["revoke_at"] = core::FormatRfc3339(t->revoke_at);
   }
   o["prev_hash"] = core::ToHex(e.prev_hash);
   o["hash"] = core::ToHex(e.hash);
@@ -63,7 +66,8 @@ core::Result<core::Timestamp> TimeField(std::string_view name, std::string_view 
 // The fields of an event by name, from either text form; builds the Event.
 struct EventFields {
   std::uint64_t seq = 0;
-  std::string_view type, recorded_at, ns, token_id, actor, name, secret_digest, expires_at, reason, prev_hash, hash;
+  std::string_view type, recorded_at, ns, token_id, actor, name, secret_digest, expires_at, reason, new_token_id,
+      revoke_at, prev_hash, hash;
 
   core::Result<Event> Build() const {
     Event e;
@@ -86,6 +90,10 @@ struct EventFields {
       e.payload = TokenRevoked{std::string(token_id), std::string(ns), std::string(reason)};
     } else if (type == "token.expired") {
       e.payload = TokenExpired{std::string(token_id), std::string(ns)};
+    } else if (type == "token.rotated") {
+      auto revoke = TimeField("revoke_at", revoke_at);
+      if (!revoke.ok()) return revoke.status();
+      e.payload = TokenRotated{std::string(token_id), std::string(ns), std::string(new_token_id), *revoke};
     } else {
       return Bad("unknown event type \"" + std::string(type) + "\"");
     }
@@ -125,6 +133,13 @@ void AppendEventCsv(const Event& e, std::string& out) {
   } else {
     out.append(",,,");
   }
+  out.push_back(',');
+  if (const auto* t = std::get_if<TokenRotated>(&e.payload)) {
+    AppendCsvField(t->new_token_id, out);
+    out.append(",").append(core::FormatRfc3339(t->revoke_at));
+  } else {
+    out.push_back(',');
+  }
   out.append(",").append(core::ToHex(e.prev_hash));
   out.append(",").append(core::ToHex(e.hash)).append("\r\n");
 }
@@ -159,6 +174,8 @@ core::Result<Event> ParseEventJson(std::string_view text) {
     fields.insert(fields.end(), {{"name", &f.name}, {"secret_digest", &f.secret_digest}, {"expires_at", &f.expires_at}});
   } else if (f.type == "token.revoked") {
     fields.push_back({"reason", &f.reason});
+  } else if (f.type == "token.rotated") {
+    fields.insert(fields.end(), {{"new_token_id", &f.new_token_id}, {"revoke_at", &f.revoke_at}});
   }
   for (auto& [key, into] : fields) {
     s = str(key, *into);
@@ -168,8 +185,15 @@ core::Result<Event> ParseEventJson(std::string_view text) {
   return f.Build();
 }
 
-core::Result<Event> EventFromCsvFields(const std::vector<std::string>& fields) {
-  if (fields.size() != 12) return Bad("a row must have 12 fields, this one has " + std::to_string(fields.size()));
+core::Result<Event> EventFromCsvFields(const std::vector<std::string>& row) {
+  // A row of the first format (kCsvHeaderV1) lacks the two rotation columns.
+  std::vector<std::string> widened;
+  if (row.size() == 12) {
+    widened = row;
+    widened.insert(widened.begin() + 10, 2, std::string());
+  }
+  const std::vector<std::string>& fields = row.size() == 12 ? widened : row;
+  if (fields.size() != 14) return Bad("a row must have 14 fields, this one has " + std::to_string(row.size()));
   EventFields f;
   auto [p, ec] = std::from_chars(fields[0].data(), fields[0].data() + fields[0].size(), f.seq);
   if (ec != std::errc() || p != fields[0].data() + fields[0].size()) return Bad("\"seq\" must be a positive integer");
@@ -182,12 +206,16 @@ core::Result<Event> EventFromCsvFields(const std::vector<std::string>& fields) {
   f.secret_digest = fields[7];
   f.expires_at = fields[8];
   f.reason = fields[9];
-  f.prev_hash = fields[10];
-  f.hash = fields[11];
-  bool created = f.type == "token.created", revoked = f.type == "token.revoked";
+  f.new_token_id = fields[10];
+  f.revoke_at = fields[11];
+  f.prev_hash = fields[12];
+  f.hash = fields[13];
+  bool created = f.type == "token.created", revoked = f.type == "token.revoked", rotated = f.type == "token.rotated";
   if (!created && (!f.name.empty() || !f.secret_digest.empty() || !f.expires_at.empty()))
     return Bad("name, secret_digest and expires_at must be empty for " + std::string(f.type));
   if (!revoked && !f.reason.empty()) return Bad("reason must be empty for " + std::string(f.type));
+  if (!rotated && (!f.new_token_id.empty() || !f.revoke_at.empty()))
+    return Bad("new_token_id and revoke_at must be empty for " + std::string(f.type));
   return f.Build();
 }
 

@@ -13,13 +13,18 @@
 namespace tokenledger::events {
 
 // One JSON object, no newline: {"seq","type","recorded_at","namespace","token_id","actor",
-// type fields ("name","secret_digest","expires_at" | "reason"), "prev_hash","hash"}. Times are
+// type fields ("name","secret_digest","expires_at" | "reason" | "new_token_id","revoke_at"),
+// "prev_hash","hash"}. Times are
 // RFC 3339 UTC, digests and hashes lowercase hex.
 void AppendEventJson(const Event& event, std::string& out);
 
 // The CSV header row and one event's row (RFC 4180: CRLF line ends, fields quoted when they
 // hold a comma, quote, CR or LF, quotes doubled). Columns absent for a type are empty.
 inline constexpr std::string_view kCsvHeader =
+    "seq,type,recorded_at,namespace,token_id,actor,name,secret_digest,expires_at,reason,new_token_id,revoke_at,"
+    "prev_hash,hash\r\n";
+// The header of exports written before token.rotated existed; still verifiable.
+inline constexpr std::string_view kCsvHeaderV1 =
     "seq,type,recorded_at,namespace,token_id,actor,name,secret_digest,expires_at,reason,prev_hash,hash\r\n";
 void AppendEventCsv(const Event& event, std::string& out);
 
@@ -28,8 +33,8 @@ void AppendEventCsv(const Event& event, std::string& out);
 // untrusted input (size and depth bounded).
 core::Result<Event> ParseEventJson(std::string_view text);
 
-// Builds an event from the fields of a CSV row (in kCsvHeader's order); InvalidArgument when a
-// field is missing or malformed.
+// Builds an event from the fields of a CSV row (in kCsvHeader's order, or kCsvHeaderV1's);
+// InvalidArgument when a field is missing or malformed.
 core::Result<Event> EventFromCsvFields(const std::vector<std::string>& fields);
 
 // Reads RFC 4180 records one at a time from a text (quoted fields may span lines).

@@ -118,8 +118,11 @@ core::Result<ExportReport> VerifyExport(std::istream& in, const ExportVerifyOpti
       if (line.starts_with("seq,type,")) {
         csv = true;
         // Only the export's exact header row (with a CRLF or LF line end).
-        std::string_view expected = kCsvHeader.substr(0, kCsvHeader.size() - 2);
-        if (line != expected && line != std::string(expected) + "\r")
+        auto is_header = [&](std::string_view header) {
+          std::string_view expected = header.substr(0, header.size() - 2);
+          return line == expected || line == std::string(expected) + "\r";
+        };
+        if (!is_header(kCsvHeader) && !is_header(kCsvHeaderV1))
           return (chain.FailAtLine(line_no, "the CSV header row is not the export's"), report);
         continue;
       }

@@ -303,6 +303,25 @@ core::Status ActiveTokenIndex::Insert(const core::Sha256Digest& digest, std::str
   }
 }
 
+core::Status ActiveTokenIndex::SetExpiry(const core::Sha256Digest& digest, core::Timestamp expires_at) {
+  if (!FitsSeconds(expires_at)) return core::Status::InvalidArgument("an expiry outside 1970-2106");
+  Table* t = table_.load(std::memory_order_relaxed);
+  SlotRef found = FindSlot(*t, digest, std::memory_order_relaxed);
+  if (found.slot == kEmpty) return core::Status::NotFound("no active token has this digest");
+  // A reader may be reading the old record right now: it gets a changed copy, published by one
+  // store to the same slot, so every reader sees the old record or the new one, never neither.
+  auto number = AllocateRecord();
+  if (!number.ok()) return number.status();
+  std::uint32_t old = RecordOf(found.slot);
+  Record& r = records_->Writable(*number);
+  r = (*records_)[old];
+  r.expires_at = static_cast<std::uint32_t>(expires_at);
+  t->slots[found.pos].store(SlotValue(Tag(DigestHash(digest)), *number), std::memory_order_seq_cst);
+  reclaimer_.Retire([this, old] { free_records_.push_back(old); });
+  UpdateBytes();
+  return core::Status::Ok();
+}
+
 void ActiveTokenIndex::Erase(const core::Sha256Digest& digest) {
   Table* t = table_.load(std::memory_order_relaxed);
   SlotRef found = FindSlot(*t, digest, std::memory_order_relaxed);

@@ -62,6 +62,9 @@ class ActiveTokenIndex {
   core::Status Insert(const core::Sha256Digest& digest, std::string_view token_id,
                       std::string_view namespace_id, core::Timestamp created_at,
                       core::Timestamp expires_at);
+  // Writer only. Changes the expires_at of the token with this digest (a rotation's deadline)
+  // with no moment where a reader misses the token. NotFound when it is not there.
+  core::Status SetExpiry(const core::Sha256Digest& digest, core::Timestamp expires_at);
   // Writer only. Removes the token with this digest, if any.
   void Erase(const core::Sha256Digest& digest);
   // Writer only: recycles records and frees tables no reader can reach any more.

@@ -1,5 +1,6 @@
 #include "projections/ledger.h"
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 #include <unordered_set>
@@ -89,7 +90,10 @@ core::Status Ledger::Load() {
   std::unordered_set<std::string> touched;
   auto replayed = Replay(*store_, loaded_checkpoint_ + 1, head, table_, nullptr,
                          rebuild ? std::function<void(const events::Event&)>()
-                                 : [&touched](const events::Event& e) { touched.insert(events::TokenIdOf(e.payload)); });
+                                 : [&touched](const events::Event& e) {
+                                     touched.insert(events::TokenIdOf(e.payload));
+                                     if (const std::string* second = events::SecondTokenIdOf(e.payload)) touched.insert(*second);
+                                   });
   if (!replayed.ok()) return replayed.status();
   replayed_events_ = *replayed;
   core::Log(core::LogLevel::kDebug, "log tail replayed: " + ms_since());
@@ -131,9 +135,10 @@ core::Status Ledger::Load() {
   index_.Reserve(active);
   for (const TokenRecord& r : table_.records()) {
     if (r.status != events::TokenStatus::kActive) continue;
-    core::Status indexed = index_.Insert(r.secret_digest, r.id, r.namespace_id, r.created_at, r.expires_at);
+    core::Timestamp valid_until = events::ValidUntil(StateOf(r));
+    core::Status indexed = index_.Insert(r.secret_digest, r.id, r.namespace_id, r.created_at, valid_until);
     if (!indexed.ok()) return indexed;
-    expiries.emplace_back(r.expires_at, &r);
+    expiries.emplace_back(valid_until, &r);
   }
   expiry_queue_ = decltype(expiry_queue_)(std::greater<>(), std::move(expiries));  // O(n) heapify
   core::Log(core::LogLevel::kDebug, "indexes built: " + ms_since());
@@ -208,24 +213,26 @@ core::Result<std::optional<TokenRecord>> Ledger::ValidateAsOf(std::string_view s
   const TokenRecord* r = table_.Find(id);
   if (r == nullptr || r->secret_digest != digest) return std::optional<TokenRecord>();
   auto then = RecordAsOf(*r, as_of.seq);
-  if (!then || events::EffectiveStatus(then->status, then->expires_at, as_of.time) != events::TokenStatus::kActive)
+  if (!then || StatusAt(*then, as_of.time) != events::TokenStatus::kActive)
     return std::optional<TokenRecord>();
   if (required_namespace && *required_namespace != then->namespace_id) return std::optional<TokenRecord>();
   return then;
 }
 
 core::Result<std::vector<events::Event>> Ledger::History(std::string_view id) const {
-  std::uint64_t created_seq = 0, last_seq = 0;
+  // Its creation, the rotation that made it (the event after), its own rotation, its end.
+  std::vector<std::uint64_t> seqs;
   {
     std::shared_lock lock(table_mutex_);
     const TokenRecord* r = table_.Find(id);
     if (r == nullptr) return core::Status::NotFound("no such token");
-    created_seq = r->created_seq;
-    last_seq = r->last_seq;
+    seqs = {r->created_seq, r->rotated_from.empty() ? 0 : r->created_seq + 1, r->rotated_seq, r->last_seq};
   }
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
   std::vector<events::Event> history;
-  for (std::uint64_t seq : {created_seq, last_seq}) {
-    if (!history.empty() && seq == history.back().seq) break;
+  for (std::uint64_t seq : seqs) {
+    if (seq == 0) continue;
     auto event = store_->Read(seq);
     if (!event.ok()) return event.status();
     history.push_back(std::move(event).value());
@@ -296,6 +303,16 @@ void Ledger::Revoke(RevokeTokensCommand command, RevokeDone done) {
   Enqueue(Command{std::move(command), nullptr, std::move(done)});
 }
 
+void Ledger::Rotate(RotateTokenCommand command, CreateDone done) {
+  core::Status s = core::ValidateNamespace(command.namespace_id);
+  if (s.ok()) s = core::ValidateActor(command.actor);
+  if (s.ok() && !core::IsWellFormedTokenId(command.id)) s = core::Status::NotFound("no such token");
+  if (s.ok() && (command.grace_seconds < 0 || command.grace_seconds > events::kMaxRotationGraceSeconds))
+    s = core::Status::OutOfRange("grace_seconds must be 0-86400");
+  if (!s.ok()) return done(s);
+  Enqueue(Command{std::move(command), std::move(done), nullptr});
+}
+
 void Ledger::Enqueue(Command command) {
   core::Status refused;
   {
@@ -364,12 +381,29 @@ void Ledger::ProcessGroup(std::vector<Command> commands) {
   std::vector<PendingReply> replies;
   replies.reserve(commands.size());
   // Decisions within one group see the effects of the earlier ones before they are durable.
-  std::unordered_map<std::string, events::TokenStatus> pending_status;
+  std::unordered_map<std::string, events::TokenState> pending_state;
   std::unordered_set<std::string> pending_ids;
 
-  auto recorded_status = [&](const TokenRecord& r) {
-    auto it = pending_status.find(r.id);
-    return it == pending_status.end() ? r.status : it->second;
+  auto state_of = [&](const TokenRecord& r) {
+    auto it = pending_state.find(r.id);
+    return it == pending_state.end() ? StateOf(r) : it->second;
+  };
+  auto ended = [&](const TokenRecord& r, events::TokenStatus status) {
+    events::TokenState& state = pending_state.try_emplace(r.id, StateOf(r)).first->second;
+    state.recorded = status;
+  };
+  // A new token's token.created, for a create or a rotation's successor.
+  auto mint = [&](const std::string& ns, const std::string& name, std::optional<core::Timestamp> requested,
+                  const std::string& actor, PendingReply& reply) -> core::Status {
+    auto expires_at = events::DecideExpiry(now, requested, options_.max_lifetime_days);
+    auto secret = expires_at.ok() ? core::GenerateTokenSecret() : expires_at.status();
+    auto id = secret.ok() ? NewTokenId(pending_ids) : secret.status();
+    if (!id.ok()) return id.status();
+    pending_ids.insert(*id);
+    reply.created_id = *id;
+    reply.secret = std::move(secret).value();
+    new_events.push_back({now, actor, events::TokenCreated{*id, ns, name, core::Sha256(reply.secret), *expires_at}});
+    return core::Status::Ok();
   };
 
   if (!WritesRefused()) {
@@ -378,9 +412,18 @@ void Ledger::ProcessGroup(std::vector<Command> commands) {
       const TokenRecord* r = expiry_queue_.top().second;
       expiry_queue_.pop();
       // Popped for good: if this group's append fails, the store refuses all writes anyway.
-      if (!events::ShouldRecordExpiry(recorded_status(*r), r->expires_at, now)) continue;
-      pending_status[r->id] = events::TokenStatus::kExpired;
-      new_events.push_back({now, std::string(kExpiryActor), events::TokenExpired{r->id, r->namespace_id}});
+      switch (events::DecideEnd(state_of(*r), now)) {
+        case events::EndDecision::kNone: continue;
+        case events::EndDecision::kRecordExpiry:
+          ended(*r, events::TokenStatus::kExpired);
+          new_events.push_back({now, std::string(kExpiryActor), events::TokenExpired{r->id, r->namespace_id}});
+          break;
+        case events::EndDecision::kRecordRotationRevoke:
+          ended(*r, events::TokenStatus::kRevoked);
+          new_events.push_back({now, std::string(kRotationActor),
+                                events::TokenRevoked{r->id, r->namespace_id, std::string(kRotationReason)}});
+          break;
+      }
       ++expiries;
     }
   }
@@ -390,18 +433,34 @@ void Ledger::ProcessGroup(std::vector<Command> commands) {
     if (WritesRefused()) {
       reply.rejection = core::Status::Unavailable("the ledger refuses writes after a failed write");
     } else if (auto* create = std::get_if<CreateTokenCommand>(&command.body)) {
-      auto expires_at = events::DecideExpiry(now, create->expires_at, options_.max_lifetime_days);
-      auto secret = expires_at.ok() ? core::GenerateTokenSecret() : expires_at.status();
-      auto id = secret.ok() ? NewTokenId(pending_ids) : secret.status();
-      if (!id.ok()) {
-        reply.rejection = id.status();
+      reply.rejection = mint(create->namespace_id, create->name, create->expires_at, create->actor, reply);
+    } else if (auto* rotate = std::get_if<RotateTokenCommand>(&command.body)) {
+      const TokenRecord* old = table_.Find(rotate->id);
+      if (old == nullptr || old->namespace_id != rotate->namespace_id) {
+        reply.rejection = core::Status::NotFound("no token " + rotate->id + " in namespace " + rotate->namespace_id);
       } else {
-        pending_ids.insert(*id);
-        reply.created_id = *id;
-        reply.secret = std::move(secret).value();
-        new_events.push_back({now, create->actor,
-                              events::TokenCreated{*id, create->namespace_id, create->name,
-                                                   core::Sha256(reply.secret), *expires_at}});
+        events::TokenState state = state_of(*old);
+        switch (events::DecideRotate(state, now)) {
+          case events::RotateDecision::kRotate: break;
+          case events::RotateDecision::kAlreadyRotated:
+            reply.rejection = core::Status::Conflict("the token was already rotated (to " + old->rotated_to + ")");
+            break;
+          case events::RotateDecision::kRevoked: reply.rejection = core::Status::Conflict("the token is revoked"); break;
+          case events::RotateDecision::kExpired: reply.rejection = core::Status::Conflict("the token has expired"); break;
+        }
+        if (reply.rejection.ok()) reply.rejection = mint(old->namespace_id, old->name, rotate->expires_at, rotate->actor, reply);
+        if (reply.rejection.ok()) {
+          // Right after the successor's token.created (TokenTable checks the adjacency).
+          state.revoke_at = events::RotationRevokeAt(state, now, rotate->grace_seconds);
+          pending_state[old->id] = state;
+          new_events.push_back({now, rotate->actor,
+                                events::TokenRotated{old->id, old->namespace_id, reply.created_id, state.revoke_at}});
+          if (state.revoke_at <= now) {
+            ended(*old, events::TokenStatus::kRevoked);
+            new_events.push_back({now, rotate->actor,
+                                  events::TokenRevoked{old->id, old->namespace_id, std::string(kRotationReason)}});
+          }
+        }
       }
     } else {
       auto& revoke = std::get<RevokeTokensCommand>(command.body);
@@ -409,14 +468,14 @@ void Ledger::ProcessGroup(std::vector<Command> commands) {
         const TokenRecord* r = table_.Find(id);
         RevokeResult result = RevokeResult::kNotFound;
         if (r != nullptr && (revoke.any_namespace || r->namespace_id == revoke.namespace_id)) {
-          switch (events::DecideRevoke(recorded_status(*r), r->expires_at, now)) {
+          switch (events::DecideRevoke(state_of(*r), now)) {
             case events::RevokeDecision::kRevoke: result = RevokeResult::kRevoked; break;
             case events::RevokeDecision::kAlreadyRevoked: result = RevokeResult::kAlreadyRevoked; break;
             case events::RevokeDecision::kExpired: result = RevokeResult::kExpired; break;
           }
         }
         if (result == RevokeResult::kRevoked) {
-          pending_status[id] = events::TokenStatus::kRevoked;
+          ended(*r, events::TokenStatus::kRevoked);
           new_events.push_back({now, revoke.actor, events::TokenRevoked{id, r->namespace_id, revoke.reason}});
         }
         reply.outcomes.push_back({id, result});
@@ -495,6 +554,12 @@ void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
       core::Status indexed = index_.Insert(r->secret_digest, r->id, r->namespace_id, r->created_at, r->expires_at);
       if (!indexed.ok() && apply_status_.ok()) apply_status_ = indexed;
       expiry_queue_.emplace(r->expires_at, r);
+    } else if (std::holds_alternative<events::TokenRotated>(e.payload)) {
+      // Without grace its token.revoked follows in this append and erases it.
+      if (r->status != events::TokenStatus::kActive) continue;
+      core::Status shortened = index_.SetExpiry(r->secret_digest, events::ValidUntil(StateOf(*r)));
+      if (!shortened.ok() && apply_status_.ok()) apply_status_ = shortened;
+      expiry_queue_.emplace(r->revoke_at, r);
     } else {
       index_.Erase(r->secret_digest);
     }
@@ -505,8 +570,11 @@ void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
 void Ledger::SaveProjection(const std::vector<events::Event>& appended) {
   std::vector<const TokenRecord*> changed;
   changed.reserve(appended.size());
-  for (const events::Event& e : appended)
+  for (const events::Event& e : appended) {
     if (const TokenRecord* r = table_.Find(events::TokenIdOf(e.payload))) changed.push_back(r);
+    if (const std::string* second = events::SecondTokenIdOf(e.payload))
+      if (const TokenRecord* r = table_.Find(*second)) changed.push_back(r);
+  }
   core::Status saved = apply_status_.ok() ? projection_store_->Save(changed, appended.back().seq) : apply_status_;
   if (!saved.ok()) {
     // The persisted projection would now miss rows under a newer checkpoint; refusing writes

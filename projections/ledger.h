@@ -6,7 +6,7 @@
 // WriteBatch -> applies them to the token table and the active index -> saves the projection
 // rows -> calls each command's completion. Completions run on the writer thread: keep them
 // short (post to your own executor). The same thread records token.expired for tokens that
-// reached expires_at (checked every 200 ms).
+// reached expires_at, and token.revoked for rotated tokens whose grace ended (every 200 ms).
 #pragma once
 
 #include <condition_variable>
@@ -40,6 +40,9 @@ namespace tokenledger::projections {
 inline constexpr int kDefaultMaxLifetimeDays = 366;  // the one-calendar-year rule always binds
 inline constexpr size_t kMaxRevokeIds = 1000;
 inline constexpr std::string_view kExpiryActor = "system:expiry";
+// The actor of the token.revoked that ends a rotated token's grace period, and its reason.
+inline constexpr std::string_view kRotationActor = "system:rotation";
+inline constexpr std::string_view kRotationReason = "rotated";
 inline constexpr size_t kDefaultMaxQueuedCommands = 10000;
 
 struct LedgerOptions {
@@ -79,6 +82,15 @@ struct RevokeTokensCommand {
   bool any_namespace = false;
 };
 
+// Replaces a token by a new one of the same name and namespace (events::TokenRotated).
+struct RotateTokenCommand {
+  std::string namespace_id;
+  std::string id;
+  core::Timestamp grace_seconds = 0;  // 0..events::kMaxRotationGraceSeconds
+  std::optional<core::Timestamp> expires_at;  // the new token's; default the maximum lifetime
+  std::string actor;
+};
+
 enum class RevokeResult { kRevoked, kNotFound, kAlreadyRevoked, kExpired };
 std::string_view RevokeResultName(RevokeResult result);
 
@@ -108,6 +120,13 @@ class Ledger {
   // not_found. done gets InvalidArgument, ResourceExhausted or Unavailable, or one outcome per
   // id in order.
   void Revoke(RevokeTokensCommand command, RevokeDone done);
+  // Rotates a token: one atomic append of the new token's token.created, the old one's
+  // token.rotated and, without grace, its token.revoked (reason "rotated"); with grace the old
+  // token validates until then and the sweeper records its revocation. done gets the new token
+  // (rotated_from set) with its secret, or InvalidArgument, OutOfRange (expires_at, grace),
+  // NotFound (no such token in the namespace), Conflict (revoked, expired or already rotated),
+  // ResourceExhausted or Unavailable.
+  void Rotate(RotateTokenCommand command, CreateDone done);
 
   // See ActiveTokenIndex::Validate; the time is this ledger's clock. Lock-free, allocation-free.
   Validity Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
@@ -181,8 +200,8 @@ class Ledger {
 
  private:
   struct Command {
-    std::variant<CreateTokenCommand, RevokeTokensCommand> body;
-    CreateDone create_done;
+    std::variant<CreateTokenCommand, RevokeTokensCommand, RotateTokenCommand> body;
+    CreateDone create_done;  // create and rotate
     RevokeDone revoke_done;
     std::chrono::steady_clock::time_point queued_at = std::chrono::steady_clock::now();
   };
@@ -219,8 +238,9 @@ class Ledger {
   mutable std::shared_mutex table_mutex_;
   TokenTable table_;
   ActiveTokenIndex index_;
-  // Writer only: every token that was active when queued, soonest expiry on top. Revoked ones
-  // are dropped lazily when they reach the top (cheaper than erasing from an ordered set).
+  // Writer only: every token that was active when queued, soonest expiry (or rotation deadline)
+  // on top. Revoked ones are dropped lazily when they reach the top (cheaper than erasing from
+  // an ordered set).
   using ExpiryItem = std::pair<core::Timestamp, const TokenRecord*>;
   std::priority_queue<ExpiryItem, std::vector<ExpiryItem>, std::greater<>> expiry_queue_;
 

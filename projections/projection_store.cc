@@ -17,18 +17,20 @@
 namespace tokenledger::projections {
 namespace {
 
-constexpr std::uint8_t kRowVersion = 1;
+constexpr std::uint8_t kRowVersion = 2;
 constexpr char kCheckpointKey[] = "projection_seq";
 // Rows of another format are rebuilt from the log. 2: the digests column family exists.
+// 3: rows carry the rotation fields (row version 2).
 constexpr char kFormatKey[] = "projection_format";
-constexpr char kFormat[] = "2";
+constexpr char kFormat[] = "3";
 // Rows are our own bytes, but a damaged disk must not make the loader allocate wildly.
 constexpr size_t kMaxRowSize = 16 * 1024;
 
 template <class Archive>
 void SerializeRow(Archive& ar, TokenRecord& r, std::uint8_t& status) {
   ar(r.id, r.namespace_id, r.name, r.secret_digest, r.created_at, r.created_by, r.created_seq,
-     r.expires_at, status, r.revoked_at, r.revoked_by, r.revoke_reason, r.expired_at, r.last_seq);
+     r.expires_at, status, r.revoked_at, r.revoked_by, r.revoke_reason, r.expired_at, r.last_seq,
+     r.rotated_to, r.revoke_at, r.rotated_seq, r.rotated_from);
 }
 
 std::string EncodeRow(const TokenRecord& record) {

@@ -17,6 +17,12 @@ core::Result<StatusFilter> ParseStatusFilter(std::string_view text) {
 std::optional<TokenRecord> RecordAsOf(const TokenRecord& record, std::uint64_t seq) {
   if (record.created_seq > seq) return std::nullopt;
   TokenRecord r = record;
+  if (r.rotated_seq > seq) {
+    r.rotated_to.clear();
+    r.revoke_at = 0;
+    r.rotated_seq = 0;
+  }
+  if (!r.rotated_from.empty() && seq == r.created_seq) r.rotated_from.clear();
   if (r.last_seq > seq) {
     // The end event came later: the token was still recorded as active then.
     r.status = TokenStatus::kActive;
@@ -24,7 +30,7 @@ std::optional<TokenRecord> RecordAsOf(const TokenRecord& record, std::uint64_t s
     r.revoked_by.clear();
     r.revoke_reason.clear();
     r.expired_at = 0;
-    r.last_seq = r.created_seq;
+    r.last_seq = std::max({r.created_seq + (r.rotated_from.empty() ? 0 : 1), r.rotated_seq});
   }
   return r;
 }
@@ -139,6 +145,23 @@ core::Status TokenTable::Apply(const events::Event& event) {
   if (r.status != TokenStatus::kActive) return contradiction("ends already finished token");
   if (r.namespace_id != events::NamespaceOf(event.payload))
     return contradiction("names the wrong namespace for token");
+  if (const auto* rotated = std::get_if<events::TokenRotated>(&event.payload)) {
+    if (r.rotated_seq != 0) return contradiction("rotates already rotated token");
+    TokenRecord* successor = FindMutable(rotated->new_token_id);
+    // The successor is created by the event just before, in the same append (see TokenRotated).
+    if (successor == nullptr || successor->created_seq + 1 != event.seq ||
+        successor->namespace_id != r.namespace_id || !successor->rotated_from.empty())
+      return contradiction("rotates to a token not created just before, for token");
+    if (rotated->revoke_at < event.recorded_at || rotated->revoke_at > r.expires_at)
+      return contradiction("rotates with revoke_at outside [recorded_at, expires_at] for token");
+    r.rotated_to = rotated->new_token_id;
+    r.revoke_at = rotated->revoke_at;
+    r.rotated_seq = event.seq;
+    r.last_seq = event.seq;
+    successor->rotated_from = r.id;
+    successor->last_seq = event.seq;
+    return core::Status::Ok();
+  }
   if (const auto* revoked = std::get_if<events::TokenRevoked>(&event.payload)) {
     r.status = TokenStatus::kRevoked;
     r.revoked_at = event.recorded_at;
@@ -176,13 +199,13 @@ TokenTable::Page TokenTable::List(std::string_view ns, StatusFilter filter, size
       then = RecordAsOf(*r, as_of->seq);
       r = &*then;
     }
-    TokenStatus status = events::EffectiveStatus(r->status, r->expires_at, now);
+    TokenStatus status = StatusAt(*r, now);
     bool wanted = filter == StatusFilter::kAll ||
                   (filter == StatusFilter::kActive && status == TokenStatus::kActive) ||
                   (filter == StatusFilter::kRevoked && status == TokenStatus::kRevoked) ||
                   (filter == StatusFilter::kExpired && status == TokenStatus::kExpired);
     if (!wanted) continue;
-    if (expires_by && (status != TokenStatus::kActive || r->expires_at > *expires_by)) continue;
+    if (expires_by && (status != TokenStatus::kActive || events::ValidUntil(StateOf(*r)) > *expires_by)) continue;
     if (page.tokens.size() == limit) {
       page.next_cursor = page.tokens.back().created_seq;
       break;

@@ -32,12 +32,26 @@ struct TokenRecord {
   std::string revoke_reason;
   core::Timestamp expired_at = 0;  // when token.expired was recorded
   std::uint64_t last_seq = 0;      // the last event applied to this token
+  // Rotation (events::TokenRotated). On the old token: its successor, when it stops validating
+  // and the rotation's seq. On the new one: the token it replaced (set by the rotation, the
+  // event right after its creation).
+  std::string rotated_to;
+  core::Timestamp revoke_at = 0;
+  std::uint64_t rotated_seq = 0;
+  std::string rotated_from;
   bool operator==(const TokenRecord&) const = default;
 };
 
+// The lifecycle rules' view of a record (events/lifecycle_rules.h).
+inline events::TokenState StateOf(const TokenRecord& r) { return {r.status, r.expires_at, r.revoke_at}; }
+inline events::TokenStatus StatusAt(const TokenRecord& r, core::Timestamp now) {
+  return events::EffectiveStatus(StateOf(r), now);
+}
+
 // The record as the ledger held it right after event `seq`, or nullopt when the token was
-// created later. Exact because a token has at most two events (its creation and its end), both
-// numbered in the record: a replay cut at seq yields the same record.
+// created later. Exact because a token has at most three events, each numbered in the record:
+// its creation (created_seq; a rotation's new token is rotated the event after), its rotation
+// (rotated_seq) and its end (last_seq when recorded): a replay cut at seq yields the same record.
 std::optional<TokenRecord> RecordAsOf(const TokenRecord& record, std::uint64_t seq);
 
 // A point in the ledger's history: the state after event `seq`, with expiry judged at `time`

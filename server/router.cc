@@ -224,6 +224,7 @@ const std::vector<Router::Route>& Router::Routes() {
       {"batch_revoke", "POST", {"v1", "namespaces", ":ns", "tokens", "revoke"}, &Router::HandleBatchRevoke, true},
       {"get", "GET", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleGet, true},
       {"revoke", "DELETE", {"v1", "namespaces", ":ns", "tokens", ":id"}, &Router::HandleDelete, true},
+      {"rotate", "POST", {"v1", "namespaces", ":ns", "tokens", ":id", "rotate"}, &Router::HandleRotate, true},
       {"events", "GET", {"v1", "events"}, &Router::HandleEvents, true},
       {"history", "GET", {"v1", "tokens", ":id", "history"}, &Router::HandleHistory, true, false, false, true},
       {"export", "GET", {"v1", "export"}, &Router::HandleExport, true, false, false, true},
@@ -574,6 +575,29 @@ void Router::HandleAuth(const HttpRequest& request, const Params& params, Reply&
   metrics_.CountValidation(Protocol::kHttp, validity, std::chrono::steady_clock::now() - start);
 }
 
+namespace {
+// The optional "expires_at" of a create or rotate body: absent or null -> nullopt.
+core::Result<std::optional<core::Timestamp>> OptionalExpiresAt(const json::object& body) {
+  const json::value* e = body.if_contains("expires_at");
+  if (e == nullptr || e->is_null()) return std::optional<core::Timestamp>();
+  if (!e->is_string()) return core::Status::InvalidArgument("\"expires_at\" must be an RFC 3339 string");
+  auto t = core::ParseRfc3339(e->get_string());
+  if (!t.ok()) return t.status();
+  return std::optional<core::Timestamp>(*t);
+}
+
+// The answer to a create or a rotation: the new token with its secret, shown this once.
+HttpResponse CreatedTokenResponse(const projections::CreatedToken& created, core::Timestamp now) {
+  json::object o = TokenJson(created.record, now);
+  o["status"] = "active";
+  o["token"] = created.secret;
+  HttpResponse r = JsonResponse(201, o);
+  // The secret is in this body: no cache may keep it.
+  r.AddHeader("Cache-Control", "no-store");
+  return r;
+}
+}  // namespace
+
 void Router::HandleCreate(const HttpRequest& request, const Params& params, Reply& reply) {
   auto body = ParseObject(request.body);
   if (!body.ok()) return reply.Set(InvalidJson(body.status()));
@@ -584,14 +608,10 @@ void Router::HandleCreate(const HttpRequest& request, const Params& params, Repl
     return reply.Set(ErrorResponse(400, "invalid_name", "\"name\" is required and must be a string"));
   s = core::ValidateTokenName(name->get_string());
   if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_name", s.message()));
+  auto expires_at = OptionalExpiresAt(*body);
+  if (!expires_at.ok()) return reply.Set(ErrorResponse(400, "invalid_expires_at", expires_at.status().message()));
   projections::CreateTokenCommand command;
-  if (const json::value* e = body->if_contains("expires_at"); e != nullptr && !e->is_null()) {
-    if (!e->is_string())
-      return reply.Set(ErrorResponse(400, "invalid_expires_at", "\"expires_at\" must be an RFC 3339 string"));
-    auto t = core::ParseRfc3339(e->get_string());
-    if (!t.ok()) return reply.Set(ErrorResponse(400, "invalid_expires_at", t.status().message()));
-    command.expires_at = *t;
-  }
+  command.expires_at = *expires_at;
   command.namespace_id = params.ns;
   command.name = name->get_string();
   command.actor = request.has_actor ? request.actor : "admin";
@@ -603,13 +623,51 @@ void Router::HandleCreate(const HttpRequest& request, const Params& params, Repl
         return respond(ErrorResponse(400, "invalid_expires_at", st.message()));
       return respond(StatusResponse(st));
     }
-    json::object o = TokenJson(result->record, clock.Now());
-    o["status"] = "active";
-    o["token"] = result->secret;
-    HttpResponse r = JsonResponse(201, o);
-    // The secret is in this body: no cache may keep it.
-    r.AddHeader("Cache-Control", "no-store");
-    respond(std::move(r));
+    respond(CreatedTokenResponse(*result, clock.Now()));
+  });
+}
+
+void Router::HandleRotate(const HttpRequest& request, const Params& params, Reply& reply) {
+  if (!core::IsWellFormedTokenId(params.id))
+    return reply.Set(ErrorResponse(404, "token_not_found", "no such token in this namespace"));
+  // Every field is optional: an empty body is an empty object.
+  auto body = request.body.empty() ? core::Result<json::object>(json::object()) : ParseObject(request.body);
+  if (!body.ok()) return reply.Set(InvalidJson(body.status()));
+  core::Status s = RejectUnknownFields(*body, {"grace_seconds", "expires_at"});
+  if (!s.ok()) return reply.Set(ErrorResponse(400, "invalid_argument", s.message()));
+  projections::RotateTokenCommand command;
+  if (const json::value* g = body->if_contains("grace_seconds"); g != nullptr && !g->is_null()) {
+    boost::system::error_code ec;
+    std::int64_t grace = g->is_number() ? g->to_number<std::int64_t>(ec) : -1;
+    if (!g->is_number() || ec || grace < 0 || grace > events::kMaxRotationGraceSeconds)
+      return reply.Set(ErrorResponse(400, "invalid_grace_seconds", "\"grace_seconds\" must be an integer 0-86400 (24 h)"));
+    command.grace_seconds = grace;
+  }
+  auto expires_at = OptionalExpiresAt(*body);
+  if (!expires_at.ok()) return reply.Set(ErrorResponse(400, "invalid_expires_at", expires_at.status().message()));
+  command.expires_at = *expires_at;
+  command.namespace_id = params.ns;
+  command.id = params.id;
+  command.actor = request.has_actor ? request.actor : "admin";
+  projections::Ledger* ledger = &ledger_;
+  ledger_.Rotate(std::move(command), [respond = reply.Later(), ledger, ns = params.ns, id = params.id](
+                                         core::Result<projections::CreatedToken> result) {
+    if (result.ok()) return respond(CreatedTokenResponse(*result, ledger->clock().Now()));
+    const core::Status& st = result.status();
+    switch (st.code()) {
+      case core::StatusCode::kOutOfRange: return respond(ErrorResponse(400, "invalid_expires_at", st.message()));
+      case core::StatusCode::kNotFound:
+        return respond(ErrorResponse(404, "token_not_found", "no such token in this namespace"));
+      case core::StatusCode::kConflict: {
+        // Revoked and expired are final; a rotated token may since have reached its revoke_at.
+        auto old = ledger->Get(ns, id);
+        events::TokenStatus status = old ? projections::StatusAt(*old, ledger->clock().Now()) : events::TokenStatus::kRevoked;
+        if (status == events::TokenStatus::kExpired) return respond(ErrorResponse(409, "expired", st.message()));
+        if (status == events::TokenStatus::kActive) return respond(ErrorResponse(409, "already_rotated", st.message()));
+        return respond(ErrorResponse(409, "already_revoked", st.message()));
+      }
+      default: return respond(StatusResponse(st));
+    }
   });
 }
 

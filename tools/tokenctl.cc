@@ -439,7 +439,7 @@ int Replay(const Globals& g, const std::vector<std::string>& args) {
     std::printf("  %-24s %-8s %-20s %-20s %s\n", "ID", "STATUS", "CREATED", "EXPIRES", "NAME");
     for (const auto* r : records)
       std::printf("  %-24s %-8s %-20s %-20s %s\n", r->id.c_str(),
-                  std::string(events::TokenStatusName(events::EffectiveStatus(r->status, r->expires_at, as_of->time))).c_str(),
+                  std::string(events::TokenStatusName(projections::StatusAt(*r, as_of->time))).c_str(),
                   core::FormatRfc3339(r->created_at).c_str(), core::FormatRfc3339(r->expires_at).c_str(), r->name.c_str());
   }
   std::fflush(stdout);

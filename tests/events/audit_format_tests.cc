@@ -22,12 +22,15 @@ namespace {
 
 constexpr core::Timestamp kT0 = 1796412188;  // 2026-12-04T19:23:08Z
 
-// A chained log in memory: creates of tok_1..tok_n, then a revoke of tok_1 and an expiry of tok_2.
+// A chained log in memory: creates of tok_1..tok_n, a rotation of tok_1 to tok_r (created just
+// before it), then a revoke of tok_1 and an expiry of tok_2.
 std::vector<Event> Chain(int creates, const std::string& name = "deploy") {
   std::vector<NewEvent> news;
   for (int i = 1; i <= creates; ++i)
     news.push_back({kT0 + i, "alice", TokenCreated{"tok_" + std::to_string(i), i % 2 ? "acme" : "beta", name,
                                                    core::Sha256("s" + std::to_string(i)), kT0 + 1000}});
+  news.push_back({kT0 + creates, "carol", TokenCreated{"tok_r", "acme", name, core::Sha256("sr"), kT0 + 2000}});
+  news.push_back({kT0 + creates, "carol", TokenRotated{"tok_1", "acme", "tok_r", kT0 + creates + 600}});
   news.push_back({kT0 + creates + 1, "bob", TokenRevoked{"tok_1", "acme", "leaked, \"oops\"\nin CI"}});
   news.push_back({kT0 + creates + 2, "system:expiry", TokenExpired{"tok_2", "beta"}});
   std::vector<Event> chain;
@@ -103,6 +106,13 @@ BOOST_AUTO_TEST_CASE(json_carries_every_field_and_parses_back_to_the_same_event)
   BOOST_TEST((keys == std::vector<std::string>{"seq", "type", "recorded_at", "namespace", "token_id", "actor", "name",
                                                "secret_digest", "expires_at", "prev_hash", "hash"}));
   BOOST_TEST(o.at("recorded_at").as_string() == "2026-12-04T19:23:09Z");
+  std::string rotated_line;
+  AppendEventJson(chain[4], rotated_line);
+  auto rotated = boost::json::parse(rotated_line).as_object();
+  BOOST_TEST(rotated.at("type").as_string() == "token.rotated");
+  BOOST_TEST(rotated.at("new_token_id").as_string() == "tok_r");
+  BOOST_TEST(rotated.at("revoke_at").as_string() == "2026-12-04T19:33:11Z");
+  BOOST_TEST(rotated.size() == 10u);
   BOOST_TEST(o.at("prev_hash").as_string() == std::string(64, '0'));
   BOOST_TEST(line.find("tlpat_") == std::string::npos);  // only the digest, never a secret
 }
@@ -133,7 +143,7 @@ BOOST_AUTO_TEST_CASE(csv_quotes_per_rfc4180_and_reads_back) {
   std::vector<std::string> fields;
   auto header = reader.Next(fields);
   BOOST_REQUIRE(header.ok() && *header);
-  BOOST_TEST(fields.size() == 12u);
+  BOOST_TEST(fields.size() == 14u);
   for (const Event& e : chain) {
     auto got = reader.Next(fields);
     BOOST_REQUIRE(got.ok() && *got);
@@ -143,6 +153,28 @@ BOOST_AUTO_TEST_CASE(csv_quotes_per_rfc4180_and_reads_back) {
   }
   auto end = reader.Next(fields);
   BOOST_TEST((end.ok() && !*end));
+  // Rotation columns on another type, or a rotation without its revoke_at, are refused.
+  std::vector<std::string> row;
+  CsvReader again(csv);
+  BOOST_REQUIRE(*again.Next(row) && *again.Next(row));  // the header, then tok_1's creation
+  row[10] = "tok_x";
+  BOOST_TEST(!EventFromCsvFields(row).ok());
+}
+
+BOOST_AUTO_TEST_CASE(csv_rows_of_the_first_format_still_read) {
+  // Exports written before token.rotated had 12 columns (kCsvHeaderV1).
+  auto chain = Chain(2);
+  std::string csv;
+  AppendEventCsv(chain[0], csv);
+  CsvReader reader(csv);
+  std::vector<std::string> fields;
+  BOOST_REQUIRE(*reader.Next(fields));
+  fields.erase(fields.begin() + 10, fields.begin() + 12);
+  auto back = EventFromCsvFields(fields);
+  BOOST_REQUIRE_MESSAGE(back.ok(), back.status().ToString());
+  BOOST_TEST((*back == chain[0]));
+  fields.pop_back();
+  BOOST_TEST(!EventFromCsvFields(fields).ok());
   CsvReader broken("a,\"b");
   BOOST_TEST(!broken.Next(fields).ok());
 }

@@ -139,6 +139,7 @@ BOOST_AUTO_TEST_CASE(type_names) {
   BOOST_TEST(EventTypeName(TokenCreated{}) == "token.created");
   BOOST_TEST(EventTypeName(TokenRevoked{}) == "token.revoked");
   BOOST_TEST(EventTypeName(TokenExpired{}) == "token.expired");
+  BOOST_TEST(EventTypeName(TokenRotated{}) == "token.rotated");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -146,27 +147,54 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(lifecycle_rules)
 
 BOOST_AUTO_TEST_CASE(only_active_tokens_may_be_revoked) {
-  BOOST_TEST((DecideRevoke(TokenStatus::kActive, 100, 99) == RevokeDecision::kRevoke));
-  BOOST_TEST((DecideRevoke(TokenStatus::kRevoked, 100, 99) == RevokeDecision::kAlreadyRevoked));
-  BOOST_TEST((DecideRevoke(TokenStatus::kExpired, 100, 101) == RevokeDecision::kExpired));
+  BOOST_TEST((DecideRevoke({TokenStatus::kActive, 100}, 99) == RevokeDecision::kRevoke));
+  BOOST_TEST((DecideRevoke({TokenStatus::kRevoked, 100}, 99) == RevokeDecision::kAlreadyRevoked));
+  BOOST_TEST((DecideRevoke({TokenStatus::kExpired, 100}, 101) == RevokeDecision::kExpired));
 }
 
 BOOST_AUTO_TEST_CASE(expiry_is_effective_at_expires_at_before_the_event) {
-  BOOST_TEST((EffectiveStatus(TokenStatus::kActive, 100, 99) == TokenStatus::kActive));
-  BOOST_TEST((EffectiveStatus(TokenStatus::kActive, 100, 100) == TokenStatus::kExpired));
-  BOOST_TEST((DecideRevoke(TokenStatus::kActive, 100, 100) == RevokeDecision::kExpired));
+  BOOST_TEST((EffectiveStatus({TokenStatus::kActive, 100}, 99) == TokenStatus::kActive));
+  BOOST_TEST((EffectiveStatus({TokenStatus::kActive, 100}, 100) == TokenStatus::kExpired));
+  BOOST_TEST((DecideRevoke({TokenStatus::kActive, 100}, 100) == RevokeDecision::kExpired));
 }
 
 BOOST_AUTO_TEST_CASE(revoked_and_expired_are_final) {
   // A revoked token never becomes active or expired again, whatever the time.
   for (core::Timestamp now : {0, 99, 100, 1000}) {
-    BOOST_TEST((EffectiveStatus(TokenStatus::kRevoked, 100, now) == TokenStatus::kRevoked));
-    BOOST_TEST((EffectiveStatus(TokenStatus::kExpired, 100, now) == TokenStatus::kExpired));
-    BOOST_TEST(!ShouldRecordExpiry(TokenStatus::kRevoked, 100, now));
-    BOOST_TEST(!ShouldRecordExpiry(TokenStatus::kExpired, 100, now));
+    BOOST_TEST((EffectiveStatus({TokenStatus::kRevoked, 100}, now) == TokenStatus::kRevoked));
+    BOOST_TEST((EffectiveStatus({TokenStatus::kExpired, 100}, now) == TokenStatus::kExpired));
+    BOOST_TEST((EffectiveStatus({TokenStatus::kExpired, 100, 50}, now) == TokenStatus::kExpired));
+    BOOST_TEST((DecideEnd({TokenStatus::kRevoked, 100}, now) == EndDecision::kNone));
+    BOOST_TEST((DecideEnd({TokenStatus::kExpired, 100}, now) == EndDecision::kNone));
+    BOOST_TEST((DecideEnd({TokenStatus::kRevoked, 100, 50}, now) == EndDecision::kNone));
   }
-  BOOST_TEST(!ShouldRecordExpiry(TokenStatus::kActive, 100, 99));
-  BOOST_TEST(ShouldRecordExpiry(TokenStatus::kActive, 100, 100));
+  BOOST_TEST((DecideEnd({TokenStatus::kActive, 100}, 99) == EndDecision::kNone));
+  BOOST_TEST((DecideEnd({TokenStatus::kActive, 100}, 100) == EndDecision::kRecordExpiry));
+}
+
+BOOST_AUTO_TEST_CASE(a_rotated_token_is_revoked_from_revoke_at) {
+  TokenState rotated{TokenStatus::kActive, 100, 60};
+  BOOST_TEST((EffectiveStatus(rotated, 59) == TokenStatus::kActive));
+  BOOST_TEST((EffectiveStatus(rotated, 60) == TokenStatus::kRevoked));
+  BOOST_TEST((EffectiveStatus(rotated, 100) == TokenStatus::kRevoked));  // revoke_at wins over expiry
+  BOOST_TEST(ValidUntil(rotated) == 60);
+  BOOST_TEST(ValidUntil({TokenStatus::kActive, 100}) == 100);
+  BOOST_TEST((DecideEnd(rotated, 59) == EndDecision::kNone));
+  BOOST_TEST((DecideEnd(rotated, 60) == EndDecision::kRecordRotationRevoke));
+  // In its grace period it may still be revoked at once, but not rotated again.
+  BOOST_TEST((DecideRevoke(rotated, 59) == RevokeDecision::kRevoke));
+  BOOST_TEST((DecideRevoke(rotated, 60) == RevokeDecision::kAlreadyRevoked));
+  BOOST_TEST((DecideRotate(rotated, 59) == RotateDecision::kAlreadyRotated));
+  BOOST_TEST((DecideRotate({TokenStatus::kActive, 100}, 59) == RotateDecision::kRotate));
+  BOOST_TEST((DecideRotate({TokenStatus::kRevoked, 100}, 59) == RotateDecision::kRevoked));
+  BOOST_TEST((DecideRotate({TokenStatus::kActive, 100}, 100) == RotateDecision::kExpired));
+}
+
+BOOST_AUTO_TEST_CASE(a_rotation_grace_ends_at_the_latest_at_expiry) {
+  TokenState t{TokenStatus::kActive, 1000};
+  BOOST_TEST(RotationRevokeAt(t, 10, 0) == 10);
+  BOOST_TEST(RotationRevokeAt(t, 10, 600) == 610);
+  BOOST_TEST(RotationRevokeAt(t, 900, 600) == 1000);
 }
 
 BOOST_AUTO_TEST_CASE(expiry_defaults_to_one_calendar_year) {

@@ -49,6 +49,14 @@ void Revoke(Ledger& ledger, const std::string& ns, std::vector<std::string> ids)
   BOOST_REQUIRE(done.get_future().get().ok());
 }
 
+CreatedToken Rotate(Ledger& ledger, const std::string& ns, const std::string& id, core::Timestamp grace) {
+  std::promise<core::Result<CreatedToken>> done;
+  ledger.Rotate({ns, id, grace, std::nullopt, "rotator"}, [&](core::Result<CreatedToken> r) { done.set_value(std::move(r)); });
+  auto result = done.get_future().get();
+  BOOST_REQUIRE_MESSAGE(result.ok(), result.status().ToString());
+  return std::move(result).value();
+}
+
 // Waits (up to 5 s) until the writer recorded events up to seq.
 void WaitForHead(const Ledger& ledger, std::uint64_t seq) {
   auto deadline = SteadyClock::now() + std::chrono::seconds(5);
@@ -56,21 +64,26 @@ void WaitForHead(const Ledger& ledger, std::uint64_t seq) {
   BOOST_REQUIRE(ledger.head_seq() >= seq);
 }
 
-// A history with creates in two namespaces, single and batch revocations, and expiries
-// written by the sweeper, spread over time. Returns the secrets of every token.
+// A history with creates in two namespaces, single and batch revocations, rotations (with a
+// grace period the sweeper ends, and without), and expiries written by the sweeper, spread over
+// time. Returns the secrets of every token.
 std::vector<CreatedToken> BuildHistory(Ledger& ledger, core::FakeClock& clock) {
   std::vector<CreatedToken> tokens;
   for (int round = 0; round < 4; ++round) {
     tokens.push_back(Create(ledger, "acme"));
     tokens.push_back(Create(ledger, "beta", clock.Now() + 30));  // expires within the history
+    CreatedToken rotated = Create(ledger, "acme");
     clock.Advance(10);
     tokens.push_back(Create(ledger, "acme", clock.Now() + 15));
     Revoke(ledger, "acme", {tokens[tokens.size() - 3].record.id});
+    bool grace = round % 2 == 0;
+    tokens.push_back(Rotate(ledger, "acme", rotated.record.id, grace ? 15 : 0));
+    tokens.push_back(rotated);
     clock.Advance(20);
     std::uint64_t before = ledger.head_seq();
-    // The sweeper (every 200 ms) records the expiries now due.
-    WaitForHead(ledger, before + (round == 0 ? 1 : 2));
-    if (round % 2 == 1) Revoke(ledger, "acme", {tokens[0].record.id, tokens[tokens.size() - 1].record.id});
+    // The sweeper (every 200 ms) records the expiries now due, and the end of the grace.
+    WaitForHead(ledger, before + (round == 0 ? 1 : 2) + (grace ? 1 : 0));
+    if (round % 2 == 1) Revoke(ledger, "acme", {tokens[0].record.id, tokens[tokens.size() - 3].record.id});
   }
   return tokens;
 }
@@ -123,7 +136,7 @@ BOOST_AUTO_TEST_CASE(as_of_answers_equal_a_replay_cut_at_every_seq) {
     for (const CreatedToken& t : tokens) {
       const TokenRecord* then = table.Find(t.record.id);
       bool expected = then != nullptr &&
-                      events::EffectiveStatus(then->status, then->expires_at, as_of->time) == TokenStatus::kActive;
+                      StatusAt(*then, as_of->time) == TokenStatus::kActive;
       auto got = ledger->ValidateAsOf(t.secret, std::nullopt, *as_of);
       BOOST_REQUIRE(got.ok());
       BOOST_TEST(got->has_value() == expected, "seq " << seq << " token " << t.record.id);

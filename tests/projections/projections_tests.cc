@@ -53,6 +53,21 @@ core::Result<std::vector<RevokeOutcome>> RevokeSync(Ledger& ledger, const std::s
   return done.get_future().get();
 }
 
+core::Result<CreatedToken> RotateSync(Ledger& ledger, const std::string& ns, const std::string& id,
+                                      core::Timestamp grace, std::optional<core::Timestamp> expires_at = std::nullopt) {
+  std::promise<core::Result<CreatedToken>> done;
+  ledger.Rotate({ns, id, grace, expires_at, "rotator"}, [&](core::Result<CreatedToken> r) { done.set_value(std::move(r)); });
+  return done.get_future().get();
+}
+
+// Waits (up to 5 s) for the writer to reach seq.
+void WaitForHead(const Ledger& ledger, std::uint64_t seq) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (ledger.head_seq() < seq && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  BOOST_REQUIRE(ledger.head_seq() >= seq);
+}
+
 bool IsActive(const Ledger& ledger, const std::string& secret, std::optional<std::string_view> ns = std::nullopt) {
   return ledger.Validate(secret, ns, nullptr) == Validity::kActive;
 }
@@ -130,6 +145,43 @@ BOOST_AUTO_TEST_CASE(rejects_contradicting_events) {
   BOOST_TEST(!table.Apply(MakeEvent(4, events::TokenRevoked{"tok_a", "other", ""})).ok());
   BOOST_REQUIRE(table.Apply(MakeEvent(5, events::TokenExpired{"tok_a", "acme"})).ok());
   BOOST_TEST(!table.Apply(MakeEvent(6, events::TokenRevoked{"tok_a", "acme", ""})).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_rotation_links_the_token_created_just_before_and_happens_once) {
+  TokenTable table;
+  BOOST_REQUIRE(table.Apply(MakeEvent(1, Created("tok_old"))).ok());
+  BOOST_REQUIRE(table.Apply(MakeEvent(2, Created("tok_new"))).ok());
+  BOOST_REQUIRE(table.Apply(MakeEvent(3, Created("tok_late"))).ok());
+  BOOST_REQUIRE(table.Apply(MakeEvent(4, Created("tok_other", "beta"))).ok());
+  // The successor must be the event just before, of the same namespace.
+  BOOST_TEST(!table.Apply(MakeEvent(4, events::TokenRotated{"tok_old", "acme", "tok_new", kNow + 10})).ok());
+  BOOST_TEST(!table.Apply(MakeEvent(5, events::TokenRotated{"tok_old", "acme", "tok_other", kNow + 10})).ok());
+  BOOST_TEST(!table.Apply(MakeEvent(5, events::TokenRotated{"tok_old", "acme", "tok_nope", kNow + 10})).ok());
+  BOOST_REQUIRE(table.Apply(MakeEvent(5, Created("tok_new2"))).ok());
+  // revoke_at within [recorded_at, expires_at].
+  BOOST_TEST(!table.Apply(MakeEvent(6, events::TokenRotated{"tok_old", "acme", "tok_new2", kNow + 5})).ok());
+  BOOST_TEST(!table.Apply(MakeEvent(6, events::TokenRotated{"tok_old", "acme", "tok_new2", kNow + 1001})).ok());
+  BOOST_REQUIRE(table.Apply(MakeEvent(6, events::TokenRotated{"tok_old", "acme", "tok_new2", kNow + 60})).ok());
+  const TokenRecord* old = table.Find("tok_old");
+  const TokenRecord* successor = table.Find("tok_new2");
+  BOOST_TEST(old->rotated_to == "tok_new2");
+  BOOST_TEST(old->revoke_at == kNow + 60);
+  BOOST_TEST(old->rotated_seq == 6u);
+  BOOST_TEST((old->status == TokenStatus::kActive));
+  BOOST_TEST(successor->rotated_from == "tok_old");
+  BOOST_TEST(successor->last_seq == 6u);
+  BOOST_TEST(table.Apply(MakeEvent(6, events::TokenRotated{"tok_old", "acme", "tok_new2", kNow + 60})).ok());  // replayed
+  BOOST_REQUIRE(table.Apply(MakeEvent(7, Created("tok_new3"))).ok());
+  BOOST_TEST(!table.Apply(MakeEvent(8, events::TokenRotated{"tok_old", "acme", "tok_new3", kNow + 60})).ok());
+  // A rotated token may still end early, and the record as of each seq is what a replay held.
+  BOOST_REQUIRE(table.Apply(MakeEvent(8, events::TokenRevoked{"tok_old", "acme", "leaked"})).ok());
+  BOOST_TEST(RecordAsOf(*old, 5)->rotated_to.empty());
+  BOOST_TEST(RecordAsOf(*old, 6)->rotated_to == "tok_new2");
+  BOOST_TEST((RecordAsOf(*old, 7)->status == TokenStatus::kActive));
+  BOOST_TEST(RecordAsOf(*old, 7)->last_seq == 6u);
+  BOOST_TEST(RecordAsOf(*successor, 5)->rotated_from.empty());
+  BOOST_TEST(RecordAsOf(*successor, 5)->last_seq == 5u);
+  BOOST_TEST(RecordAsOf(*successor, 6)->rotated_from == "tok_old");
 }
 
 BOOST_AUTO_TEST_CASE(lists_newest_first_with_filter_and_cursor) {
@@ -341,6 +393,11 @@ BOOST_AUTO_TEST_CASE(readers_never_block_or_miss_during_writes) {
     }
     for (auto& s : secrets) index.Erase(core::Sha256(s));
     secrets.clear();
+    index.Reclaim();
+  }
+  // A rotation's new deadline replaces the record under the readers' feet.
+  for (int i = 0; i < 2000; ++i) {
+    BOOST_REQUIRE(index.SetExpiry(core::Sha256(stable), kNow + 100 + (i % 7)).ok());
     index.Reclaim();
   }
   done = true;
@@ -587,6 +644,123 @@ BOOST_AUTO_TEST_CASE(expiry_rejects_at_expires_at_and_the_sweeper_records_it) {
   BOOST_REQUIRE(event.ok());
   BOOST_TEST(std::holds_alternative<events::TokenExpired>(event->payload));
   BOOST_TEST(event->actor == std::string(kExpiryActor));
+}
+
+BOOST_AUTO_TEST_CASE(rotation_without_grace_replaces_the_token_in_one_append) {
+  TempDir dir;
+  core::FakeClock clock(kNow);
+  auto ledger = OpenLedger(dir.path(), &clock);
+  CreatedToken old = CreateSync(*ledger, "acme", "deploy", kNow + 5000);
+  std::uint64_t batches = ledger->append_batches();
+  auto rotated = RotateSync(*ledger, "acme", old.record.id, 0);
+  BOOST_REQUIRE_MESSAGE(rotated.ok(), rotated.status().ToString());
+  BOOST_TEST(ledger->append_batches() == batches + 1);  // created, rotated and revoked: one fsync
+  BOOST_TEST(ledger->head_seq() == 4u);
+  BOOST_TEST(rotated->record.rotated_from == old.record.id);
+  BOOST_TEST(rotated->record.name == "deploy");
+  BOOST_TEST(rotated->record.expires_at == core::AddOneCalendarYear(kNow));  // a fresh year, not the old expiry
+  BOOST_TEST(rotated->secret != old.secret);
+  BOOST_TEST(IsActive(*ledger, rotated->secret, "acme"));
+  BOOST_TEST(!IsActive(*ledger, old.secret));
+  auto record = ledger->Get("acme", old.record.id);
+  BOOST_TEST((record->status == TokenStatus::kRevoked));
+  BOOST_TEST(record->revoke_reason == std::string(kRotationReason));
+  BOOST_TEST(record->rotated_to == rotated->record.id);
+  auto history = ledger->History(old.record.id);
+  BOOST_REQUIRE(history.ok());
+  BOOST_REQUIRE(history->size() == 3u);
+  BOOST_TEST(std::holds_alternative<events::TokenRotated>((*history)[1].payload));
+  BOOST_TEST(std::holds_alternative<events::TokenRevoked>((*history)[2].payload));
+  auto successor_history = ledger->History(rotated->record.id);
+  BOOST_REQUIRE(successor_history->size() == 2u);  // its creation and the rotation that made it
+  BOOST_TEST(std::holds_alternative<events::TokenRotated>(successor_history->back().payload));
+  // Rotated, revoked or expired: no second rotation.
+  BOOST_TEST((RotateSync(*ledger, "acme", old.record.id, 0).status().code() == core::StatusCode::kConflict));
+  ledger.reset();
+  BOOST_TEST(Verify(dir.path()).ok());
+}
+
+BOOST_AUTO_TEST_CASE(rotation_with_grace_keeps_the_old_token_until_revoke_at) {
+  TempDir dir;
+  core::FakeClock clock(kNow);
+  auto ledger = OpenLedger(dir.path(), &clock);
+  CreatedToken old = CreateSync(*ledger, "acme", "deploy");
+  auto rotated = RotateSync(*ledger, "acme", old.record.id, 600, kNow + 86400);
+  BOOST_REQUIRE(rotated.ok());
+  BOOST_TEST(rotated->record.expires_at == kNow + 86400);
+  BOOST_TEST(ledger->head_seq() == 3u);
+  BOOST_TEST(IsActive(*ledger, old.secret));
+  BOOST_TEST(IsActive(*ledger, rotated->secret));
+  ActiveToken seen;
+  BOOST_REQUIRE(ledger->Validate(old.secret, std::nullopt, &seen) == Validity::kActive);
+  BOOST_TEST(seen.expires_at == kNow + 600);  // gateways see when it stops
+  BOOST_TEST((RotateSync(*ledger, "acme", old.record.id, 0).status().code() == core::StatusCode::kConflict));
+  // The grace survives a restart: the index comes back with the shortened validity.
+  ledger.reset();
+  ledger = OpenLedger(dir.path(), &clock);
+  BOOST_TEST(IsActive(*ledger, old.secret));
+  clock.Set(kNow + 599);
+  BOOST_TEST(IsActive(*ledger, old.secret));
+  BOOST_TEST(ledger->List("acme", StatusFilter::kActive, 10, std::nullopt).tokens.size() == 2u);
+  clock.Set(kNow + 600);
+  // Refused at once, whether or not the sweeper has written the revocation yet.
+  BOOST_TEST(!IsActive(*ledger, old.secret));
+  BOOST_TEST(ledger->List("acme", StatusFilter::kRevoked, 10, std::nullopt).tokens.size() == 1u);
+  WaitForHead(*ledger, 4);
+  auto record = ledger->Get("acme", old.record.id);
+  BOOST_TEST((record->status == TokenStatus::kRevoked));
+  BOOST_TEST(record->revoked_by == std::string(kRotationActor));
+  BOOST_TEST(record->revoke_reason == std::string(kRotationReason));
+  BOOST_TEST(IsActive(*ledger, rotated->secret));
+  clock.Set(kNow + 2000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));  // two sweeps: nothing more to record
+  BOOST_TEST(ledger->head_seq() == 4u);
+  ledger.reset();
+  BOOST_TEST(Verify(dir.path()).ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_token_in_its_grace_period_can_still_be_revoked_at_once) {
+  TempDir dir;
+  core::FakeClock clock(kNow);
+  auto ledger = OpenLedger(dir.path(), &clock);
+  CreatedToken old = CreateSync(*ledger, "acme", "deploy");
+  BOOST_REQUIRE(RotateSync(*ledger, "acme", old.record.id, 3600).ok());
+  auto revoked = RevokeSync(*ledger, "acme", {old.record.id});
+  BOOST_TEST((revoked->front().result == RevokeResult::kRevoked));
+  BOOST_TEST(!IsActive(*ledger, old.secret));
+  clock.Set(kNow + 3600);
+  std::this_thread::sleep_for(std::chrono::milliseconds(450));
+  BOOST_TEST(ledger->head_seq() == 4u);  // the sweeper has nothing left to end
+}
+
+BOOST_AUTO_TEST_CASE(rotation_refuses_what_it_cannot_rotate) {
+  TempDir dir;
+  core::FakeClock clock(kNow);
+  auto ledger = OpenLedger(dir.path(), &clock);
+  CreatedToken revoked = CreateSync(*ledger, "acme", "r");
+  BOOST_REQUIRE(RevokeSync(*ledger, "acme", {revoked.record.id}).ok());
+  CreatedToken expiring = CreateSync(*ledger, "acme", "e", kNow + 5);
+  CreatedToken fine = CreateSync(*ledger, "acme", "f", kNow + 100);
+  std::uint64_t head = ledger->head_seq();
+  auto code = [&](const std::string& ns, const std::string& id, core::Timestamp grace,
+                  std::optional<core::Timestamp> expires = std::nullopt) {
+    return RotateSync(*ledger, ns, id, grace, expires).status().code();
+  };
+  BOOST_TEST((code("acme", revoked.record.id, 0) == core::StatusCode::kConflict));
+  BOOST_TEST((code("acme", "tok_unknown", 0) == core::StatusCode::kNotFound));
+  BOOST_TEST((code("other", fine.record.id, 0) == core::StatusCode::kNotFound));
+  BOOST_TEST((code("acme", fine.record.id, 86401) == core::StatusCode::kOutOfRange));
+  BOOST_TEST((code("acme", fine.record.id, -1) == core::StatusCode::kOutOfRange));
+  BOOST_TEST((code("acme", fine.record.id, 0, kNow - 1) == core::StatusCode::kOutOfRange));
+  BOOST_TEST((code("acme", fine.record.id, 0, kNow + 400 * 86400) == core::StatusCode::kOutOfRange));
+  clock.Set(kNow + 5);
+  BOOST_TEST((code("acme", expiring.record.id, 0) == core::StatusCode::kConflict));
+  WaitForHead(*ledger, head + 1);  // the expiry of "e"
+  BOOST_TEST(ledger->head_seq() == head + 1);  // nothing else written
+  // A grace longer than the token has left ends at its expiry.
+  auto rotated = RotateSync(*ledger, "acme", fine.record.id, 86400);
+  BOOST_REQUIRE(rotated.ok());
+  BOOST_TEST(ledger->Get("acme", fine.record.id)->revoke_at == kNow + 100);
 }
 
 BOOST_AUTO_TEST_CASE(commands_after_stop_are_refused) {

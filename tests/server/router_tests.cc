@@ -593,6 +593,57 @@ BOOST_AUTO_TEST_CASE(revoke_leaked_revokes_active_tokens_by_value_and_says_only_
   BOOST_TEST(Call("POST", "/v1/tokens/revoke-leaked", json::serialize(json::object{{"tokens", many}})).status == 400);
 }
 
+BOOST_AUTO_TEST_CASE(rotate_answers_the_new_token_once_and_revokes_the_old_at_once_or_after_grace) {
+  json::object a = Create("acme", "ci"), b = Create("acme", "deploy");
+  std::string path_a = "/v1/namespaces/acme/tokens/" + S(a, "id") + "/rotate";
+  BOOST_TEST(Call("POST", path_a, "", false).status == 401);
+  HttpResponse r = Call("POST", path_a, "");  // no body: no grace, a fresh year
+  BOOST_TEST(r.status == 201, r.body);
+  BOOST_TEST(r.Header("Cache-Control").value_or("") == "no-store");
+  json::object n = json::parse(r.body).as_object();
+  BOOST_TEST(S(n, "rotated_from") == S(a, "id"));
+  BOOST_TEST(S(n, "name") == "ci");
+  BOOST_TEST(S(n, "status") == "active");
+  BOOST_TEST(core::IsWellFormedToken(S(n, "token")));
+  BOOST_TEST(ledger->head_seq() == 5u);  // created, rotated, revoked
+  BOOST_TEST(Call("POST", "/v1/validate", R"({"token":")" + S(a, "token") + R"("})", false).body == R"({"active":false})");
+  json::object old = json::parse(Call("GET", "/v1/namespaces/acme/tokens/" + S(a, "id")).body).as_object();
+  BOOST_TEST(S(old, "status") == "revoked");
+  BOOST_TEST(S(old, "rotated_to") == S(n, "id"));
+  auto history = Call("GET", "/v1/tokens/" + S(a, "id") + "/history").body;
+  BOOST_TEST(history.find(R"("type":"token.rotated")") != std::string::npos, history);
+  BOOST_TEST(history.find(R"("new_token_id":")" + S(n, "id")) != std::string::npos, history);
+  BOOST_TEST(history.find(R"("reason":"rotated")") != std::string::npos, history);
+  // Revoked now: 409, as for a second rotation.
+  r = Call("POST", path_a, "{}");
+  BOOST_TEST(r.status == 409);
+  BOOST_TEST(json::parse(r.body).at("error").at("code").as_string() == "already_revoked", r.body);
+
+  std::string path_b = "/v1/namespaces/acme/tokens/" + S(b, "id") + "/rotate";
+  r = Call("POST", path_b, R"({"grace_seconds":3600,"expires_at":"2035-01-01T00:00:00Z"})");
+  BOOST_TEST(r.status == 400);  // beyond a year
+  r = Call("POST", path_b, R"({"grace_seconds":3600})");
+  BOOST_TEST(r.status == 201, r.body);
+  BOOST_TEST(Call("POST", "/v1/validate", R"({"token":")" + S(b, "token") + R"("})", false).body.find("true") !=
+             std::string::npos);
+  json::object in_grace = json::parse(Call("GET", "/v1/namespaces/acme/tokens/" + S(b, "id")).body).as_object();
+  BOOST_TEST(S(in_grace, "status") == "active");
+  BOOST_TEST(!S(in_grace, "revoke_at").empty());
+  r = Call("POST", path_b, R"({"grace_seconds":10})");
+  BOOST_TEST(r.status == 409);
+  BOOST_TEST(json::parse(r.body).at("error").at("code").as_string() == "already_rotated", r.body);
+
+  std::uint64_t head = ledger->head_seq();
+  for (const char* bad : {R"({"grace_seconds":86401})", R"({"grace_seconds":-1})", R"({"grace_seconds":1.5})",
+                          R"({"grace_seconds":"60"})", R"({"expires_at":5})", R"({"expires_at":"tomorrow"})",
+                          R"({"name":"x"})", "[]", "{"}) {
+    BOOST_TEST(Call("POST", path_b, bad).status == 400, bad);
+  }
+  BOOST_TEST(Call("POST", "/v1/namespaces/other/tokens/" + S(b, "id") + "/rotate", "").status == 404);
+  BOOST_TEST(Call("POST", "/v1/namespaces/acme/tokens/tok_nope/rotate", "").status == 404);
+  BOOST_TEST(ledger->head_seq() == head);
+}
+
 BOOST_AUTO_TEST_CASE(revoke_leaked_takes_the_validator_token_when_one_is_configured) {
   Fixture closed(std::string_view("tlval_leak-reporter"));
   json::object t = closed.Create("acme", "ci");
