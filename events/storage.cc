@@ -76,7 +76,14 @@ core::Result<std::unique_ptr<Storage>> Storage::Open(const std::string& data_dir
       {"tokens", rocksdb::ColumnFamilyOptions()},
       {"meta", rocksdb::ColumnFamilyOptions()},
       {"digests", rocksdb::ColumnFamilyOptions()},
+      {"last_used", rocksdb::ColumnFamilyOptions()},
   };
+  if (secondary_dir != nullptr) {
+    // A secondary cannot create column families: open last_used only where it exists.
+    std::vector<std::string> existing;
+    rocksdb::DB::ListColumnFamilies(options, data_dir, &existing).PermitUncheckedError();
+    if (std::find(existing.begin(), existing.end(), "last_used") == existing.end()) families.pop_back();
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s =
@@ -97,6 +104,7 @@ core::Result<std::unique_ptr<Storage>> Storage::Open(const std::string& data_dir
   storage->tokens_ = handles[2];
   storage->meta_ = handles[3];
   storage->digests_ = handles[4];
+  if (handles.size() > 5) storage->last_used_ = handles[5];
   storage->read_only_ = secondary_dir != nullptr;
   storage->data_dir_ = data_dir;
   return storage;
@@ -119,9 +127,9 @@ Storage::~Storage() {
     // is already durable in the WAL, so a failure here costs only start-up time.
     rocksdb::FlushOptions flush;
     flush.wait = true;
-    db_->Flush(flush, {events_, tokens_, meta_, digests_}).PermitUncheckedError();
+    db_->Flush(flush, {events_, tokens_, meta_, digests_, last_used_}).PermitUncheckedError();
   }
-  for (auto* handle : {default_, events_, tokens_, meta_, digests_})
+  for (auto* handle : {default_, events_, tokens_, meta_, digests_, last_used_})
     if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   db_->Close().PermitUncheckedError();
   delete db_;

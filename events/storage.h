@@ -4,6 +4,8 @@
 //   tokens  : token id -> projection row (projections/projection_store.h)
 //   digests : secret digest (32 bytes) -> token id, for every token ever created (as-of checks)
 //   meta    : small named values, e.g. the seq the persisted projection reflects
+//   last_used : token id -> when validations last found it active (projections/last_use_store.h);
+//             not part of the ledger
 //
 // Layout and recovery rules: docs/storage_format.md.
 #pragma once
@@ -49,6 +51,9 @@ class Storage {
   rocksdb::ColumnFamilyHandle* tokens() const { return tokens_; }
   rocksdb::ColumnFamilyHandle* digests() const { return digests_; }
   rocksdb::ColumnFamilyHandle* meta() const { return meta_; }
+  // Null only in a secondary (read-only) instance of a data dir no server of this version has
+  // opened yet.
+  rocksdb::ColumnFamilyHandle* last_used() const { return last_used_; }
 
  private:
   Storage() = default;
@@ -61,6 +66,7 @@ class Storage {
   rocksdb::ColumnFamilyHandle* tokens_ = nullptr;
   rocksdb::ColumnFamilyHandle* digests_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* last_used_ = nullptr;
   bool read_only_ = false;
   std::string data_dir_;
 };

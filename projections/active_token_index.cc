@@ -29,6 +29,33 @@ std::uint32_t RecordOf(std::uint64_t slot) { return static_cast<std::uint32_t>(s
 
 bool FitsSeconds(core::Timestamp t) { return t >= 0 && t <= std::numeric_limits<std::uint32_t>::max(); }
 
+// A token id's 20 characters after "tok_" are 0-9A-Za-z: 6 bits each, 120 bits, 15 bytes. Packed
+// they leave room in the record for the last use.
+constexpr size_t kPackedIdBytes = 15;
+using PackedId = std::array<std::uint8_t, kPackedIdBytes>;
+constexpr char kIdDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+unsigned IdDigitValue(char c) {
+  if (c >= '0' && c <= '9') return static_cast<unsigned>(c - '0');
+  if (c >= 'A' && c <= 'Z') return static_cast<unsigned>(c - 'A' + 10);
+  return static_cast<unsigned>(c - 'a' + 36);
+}
+
+// suffix: the 20 characters of a well-formed id (core::IsWellFormedTokenId).
+PackedId PackId(std::string_view suffix) {
+  unsigned __int128 bits = 0;
+  for (char c : suffix) bits = (bits << 6) | IdDigitValue(c);
+  PackedId packed;
+  std::memcpy(packed.data(), &bits, packed.size());  // little-endian: the low 120 bits
+  return packed;
+}
+
+void UnpackId(const PackedId& packed, char* out) {
+  unsigned __int128 bits = 0;
+  std::memcpy(&bits, packed.data(), packed.size());
+  for (size_t i = core::kTokenIdRandomChars; i-- > 0; bits >>= 6) out[i] = kIdDigits[static_cast<unsigned>(bits & 63)];
+}
+
 }  // namespace
 
 std::string_view ValidityName(Validity v) {
@@ -44,10 +71,14 @@ std::string_view ValidityName(Validity v) {
 // One cache line per token. Times are unsigned 32-bit Unix seconds (to 2106).
 struct alignas(64) ActiveTokenIndex::Record {
   core::Sha256Digest digest;
-  std::array<char, core::kTokenIdRandomChars> id_suffix;  // after "tok_"
   std::uint32_t namespace_index;
   std::uint32_t created_at;
   std::uint32_t expires_at;
+  // The one field readers write: when a validation last found the token active, stored only
+  // when it moves by kLastUseResolution or more, so a hot token's line is written about once a
+  // minute rather than on every request. 0: not since the index learnt the token.
+  mutable std::atomic<std::uint32_t> last_used;
+  PackedId id;  // after "tok_"
 };
 
 // An array that grows in fixed chunks, so elements never move: readers index it without a
@@ -154,13 +185,19 @@ const ActiveTokenIndex::Record* ActiveTokenIndex::Find(const core::Sha256Digest&
 }
 
 Validity ActiveTokenIndex::Judge(const Record* r, std::optional<std::string_view> required_namespace,
-                                 core::Timestamp now, ActiveToken* out) const {
+                                 core::Timestamp now, ActiveToken* out, Use use) const {
   if (r == nullptr || now >= static_cast<core::Timestamp>(r->expires_at)) return Validity::kInactive;
   std::string_view ns = *(*namespaces_)[r->namespace_index];
   if (required_namespace && *required_namespace != ns) return Validity::kWrongNamespace;
+  if (use == Use::kRecord) {
+    // The line is in cache already (the digest was just compared): a load, and rarely a store.
+    auto now32 = static_cast<std::uint32_t>(now);
+    if (now32 >= r->last_used.load(std::memory_order_relaxed) + kLastUseResolution)
+      r->last_used.store(now32, std::memory_order_relaxed);
+  }
   if (out != nullptr) {
     std::memcpy(out->id_chars.data(), core::kTokenIdPrefix.data(), core::kTokenIdPrefix.size());
-    std::memcpy(out->id_chars.data() + core::kTokenIdPrefix.size(), r->id_suffix.data(), r->id_suffix.size());
+    UnpackId(r->id, out->id_chars.data() + core::kTokenIdPrefix.size());
     out->namespace_id = ns;
     out->created_at = r->created_at;
     out->expires_at = r->expires_at;
@@ -169,11 +206,11 @@ Validity ActiveTokenIndex::Judge(const Record* r, std::optional<std::string_view
 }
 
 Validity ActiveTokenIndex::Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
-                                    core::Timestamp now, ActiveToken* out) const {
+                                    core::Timestamp now, ActiveToken* out, Use use) const {
   if (!core::IsWellFormedToken(secret)) return Validity::kMalformed;
   core::Sha256Digest digest = core::Sha256(secret);
   ReadGuard guard;
-  return Judge(Find(digest), required_namespace, now, out);
+  return Judge(Find(digest), required_namespace, now, out, use);
 }
 
 void ActiveTokenIndex::ValidateBatch(BatchItem* items, size_t count, core::Timestamp now) const {
@@ -209,7 +246,7 @@ void ActiveTokenIndex::ValidateBatch(BatchItem* items, size_t count, core::Times
       r = &(*records_)[RecordOf(item.candidate)];
       if (r->digest != item.digest) r = Find(item.digest);
     }
-    item.result = Judge(r, item.required_namespace, now, &item.token);
+    item.result = Judge(r, item.required_namespace, now, &item.token, Use::kRecord);
   }
 }
 
@@ -265,11 +302,11 @@ void ActiveTokenIndex::Reserve(size_t n) {
 
 core::Status ActiveTokenIndex::Insert(const core::Sha256Digest& digest, std::string_view token_id,
                                       std::string_view namespace_id, core::Timestamp created_at,
-                                      core::Timestamp expires_at) {
+                                      core::Timestamp expires_at, core::Timestamp last_used) {
   static_assert(sizeof(Record) == 64, "one record per cache line: a lookup touches one line of records");
   if (!core::IsWellFormedTokenId(token_id))
     return core::Status::InvalidArgument("not a token id: \"" + std::string(token_id) + "\"");
-  if (!FitsSeconds(created_at) || !FitsSeconds(expires_at))
+  if (!FitsSeconds(created_at) || !FitsSeconds(expires_at) || !FitsSeconds(last_used))
     return core::Status::InvalidArgument("token " + std::string(token_id) + " has a time outside 1970-2106");
   auto ns = InternNamespace(namespace_id);
   if (!ns.ok()) return ns.status();
@@ -286,10 +323,11 @@ core::Status ActiveTokenIndex::Insert(const core::Sha256Digest& digest, std::str
   if (!number.ok()) return number.status();
   Record& r = records_->Writable(*number);
   r.digest = digest;
-  std::memcpy(r.id_suffix.data(), token_id.data() + core::kTokenIdPrefix.size(), r.id_suffix.size());
+  r.id = PackId(token_id.substr(core::kTokenIdPrefix.size()));
   r.namespace_index = *ns;
   r.created_at = static_cast<std::uint32_t>(created_at);
   r.expires_at = static_cast<std::uint32_t>(expires_at);
+  r.last_used.store(static_cast<std::uint32_t>(last_used), std::memory_order_relaxed);
   std::uint64_t hash = DigestHash(digest);
   for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
     std::uint64_t slot = t->slots[i].load(std::memory_order_relaxed);
@@ -313,13 +351,45 @@ core::Status ActiveTokenIndex::SetExpiry(const core::Sha256Digest& digest, core:
   auto number = AllocateRecord();
   if (!number.ok()) return number.status();
   std::uint32_t old = RecordOf(found.slot);
+  const Record& from = (*records_)[old];
   Record& r = records_->Writable(*number);
-  r = (*records_)[old];
+  r.digest = from.digest;
+  r.id = from.id;
+  r.namespace_index = from.namespace_index;
+  r.created_at = from.created_at;
   r.expires_at = static_cast<std::uint32_t>(expires_at);
+  // A use recorded on the old copy between this load and the swap is lost: it is at most one
+  // resolution step, and the next validation records it again.
+  r.last_used.store(from.last_used.load(std::memory_order_relaxed), std::memory_order_relaxed);
   t->slots[found.pos].store(SlotValue(Tag(DigestHash(digest)), *number), std::memory_order_seq_cst);
   reclaimer_.Retire([this, old] { free_records_.push_back(old); });
   UpdateBytes();
   return core::Status::Ok();
+}
+
+std::optional<core::Timestamp> ActiveTokenIndex::LastUsed(const core::Sha256Digest& digest) const {
+  ReadGuard guard;
+  const Record* r = Find(digest);
+  if (r == nullptr) return std::nullopt;
+  std::uint32_t t = r->last_used.load(std::memory_order_relaxed);
+  if (t == 0) return std::nullopt;
+  return static_cast<core::Timestamp>(t);
+}
+
+void ActiveTokenIndex::ForEachUsedSince(core::Timestamp since,
+                                        const std::function<void(std::string_view, core::Timestamp)>& visit) const {
+  const Table* t = table_.load(std::memory_order_relaxed);
+  std::array<char, core::kTokenIdPrefix.size() + core::kTokenIdRandomChars> id{};
+  std::memcpy(id.data(), core::kTokenIdPrefix.data(), core::kTokenIdPrefix.size());
+  for (size_t i = 0; i < t->capacity(); ++i) {
+    std::uint64_t slot = t->slots[i].load(std::memory_order_relaxed);
+    if (slot == kEmpty || slot == kTombstone) continue;
+    const Record& r = (*records_)[RecordOf(slot)];
+    core::Timestamp used = r.last_used.load(std::memory_order_relaxed);
+    if (used == 0 || used < since) continue;
+    UnpackId(r.id, id.data() + core::kTokenIdPrefix.size());
+    visit(std::string_view(id.data(), id.size()), used);
+  }
 }
 
 void ActiveTokenIndex::Erase(const core::Sha256Digest& digest) {

@@ -1,5 +1,5 @@
 // The active-token view used by validation: secret digest -> token id, namespace, created_at,
-// expires_at.
+// expires_at, and when a validation last found the token active.
 //
 // Built for the hot path and for memory. Each active token is one 64-byte record (one cache
 // line) in a chunked array that never moves; an open-addressing table of 8-byte slots maps the
@@ -7,6 +7,10 @@
 // record only when the tag matches. The table is kept 35-70% full, so at 1M tokens the index
 // costs 64 B + 11-23 B of slots + under 1 B of chunk slack per active token (ApproxBytes()
 // reports it; docs/benchmarks.md has the measured figure).
+//
+// The last use lives in the record (its id packed into 15 bytes to make room), so recording it
+// costs no extra cache line: a reader compares it with `now` and stores only when it moved a
+// minute (kLastUseResolution); the writer harvests the stored times (ForEachUsedSince).
 //
 // Readers take no lock, do not allocate and never wait for the writer: records are written
 // before the slot that publishes them, and an erased record (or a replaced slot table) is
@@ -16,6 +20,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +46,11 @@ struct ActiveToken {
   std::string_view token_id() const { return {id_chars.data(), id_chars.size()}; }
 };
 
+// Whether a validation counts as a use of the token (last_used_at); a historical check does not.
+enum class Use { kRecord, kDontRecord };
+// A token's last use is kept to this many seconds (stored when it moves at least this much).
+inline constexpr std::uint32_t kLastUseResolution = 60;
+
 // kMalformed: not a token at all (format or checksum), rejected before any lookup.
 enum class Validity { kMalformed, kInactive, kWrongNamespace, kActive };
 std::string_view ValidityName(Validity v);
@@ -59,12 +69,19 @@ class ActiveTokenIndex {
   // Writer only: sizes the slot table for n active tokens at once (a start-up load knows how
   // many are coming), instead of rebuilding it as it fills.
   void Reserve(size_t n);
+  // last_used: what the token's last use was when it was last indexed (0: none known).
   core::Status Insert(const core::Sha256Digest& digest, std::string_view token_id,
                       std::string_view namespace_id, core::Timestamp created_at,
-                      core::Timestamp expires_at);
+                      core::Timestamp expires_at, core::Timestamp last_used = 0);
   // Writer only. Changes the expires_at of the token with this digest (a rotation's deadline)
   // with no moment where a reader misses the token. NotFound when it is not there.
   core::Status SetExpiry(const core::Sha256Digest& digest, core::Timestamp expires_at);
+  // The last use recorded for the token with this digest; nullopt when it is not indexed or
+  // has no recorded use. Any thread.
+  std::optional<core::Timestamp> LastUsed(const core::Sha256Digest& digest) const;
+  // Writer only: calls visit(token id, last use) for every indexed token last used at or after
+  // `since` (the writer's periodic harvest; a full pass over the table).
+  void ForEachUsedSince(core::Timestamp since, const std::function<void(std::string_view, core::Timestamp)>& visit) const;
   // Writer only. Removes the token with this digest, if any.
   void Erase(const core::Sha256Digest& digest);
   // Writer only: recycles records and frees tables no reader can reach any more.
@@ -72,9 +89,11 @@ class ActiveTokenIndex {
 
   // Checks a presented secret: malformed (format or checksum) -> kMalformed without a lookup;
   // unknown or at/after expires_at -> kInactive; known but `required_namespace` given and
-  // different -> kWrongNamespace; else kActive with *out filled. Lock-free, allocation-free.
+  // different -> kWrongNamespace; else kActive with *out filled, and (with Use::kRecord) `now`
+  // kept as the token's last use when it moved by kLastUseResolution. Lock-free,
+  // allocation-free.
   Validity Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
-                    core::Timestamp now, ActiveToken* out) const;
+                    core::Timestamp now, ActiveToken* out, Use use = Use::kRecord) const;
 
   // One validation of a batch (see ValidateBatch): fill secret and required_namespace; result
   // and token come back as from Validate.
@@ -86,7 +105,7 @@ class ActiveTokenIndex {
     core::Sha256Digest digest{};  // internal
     std::uint64_t candidate = 0;  // internal: the first slot whose tag matched
   };
-  // Validates every item exactly as Validate would, but overlaps the lookups' memory accesses:
+  // Validates every item exactly as Validate would (recording uses), but overlaps the lookups' memory accesses:
   // the slots of the whole batch are prefetched, then their records, then compared, so a
   // pipelined batch waits for memory about once rather than twice per token. Lock-free,
   // allocation-free.
@@ -116,7 +135,7 @@ class ActiveTokenIndex {
   const Record* Find(const core::Sha256Digest& digest) const;
   // The verdict on a found (or absent) record; caller holds a ReadGuard.
   Validity Judge(const Record* r, std::optional<std::string_view> required_namespace, core::Timestamp now,
-                 ActiveToken* out) const;
+                 ActiveToken* out, Use use) const;
   core::Result<std::uint32_t> InternNamespace(std::string_view namespace_id);
   core::Result<std::uint32_t> AllocateRecord();
   void Rebuild(size_t capacity);

@@ -18,6 +18,9 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(200);
 // Bounds one group's WriteBatch; the rest waits for the next fsync.
 constexpr size_t kMaxCommandsPerGroup = 1024;
 constexpr size_t kMaxExpiriesPerGroup = 1000;
+// How often the writer copies last uses from the index to the table and disk: with the index's
+// kLastUseResolution, a listed last_used_at is at most about a minute behind the last use.
+constexpr auto kLastUseHarvestInterval = std::chrono::seconds(30);
 
 }  // namespace
 
@@ -70,6 +73,7 @@ core::Status Ledger::Load() {
   if (!store.ok()) return store.status();
   store_ = std::move(store).value();
   projection_store_ = std::make_unique<ProjectionStore>(*storage_);
+  last_use_store_ = std::make_unique<LastUseStore>(*storage_);
 
   std::uint64_t head = store_->head_seq();
   core::Log(core::LogLevel::kDebug, "rocksdb open: " + ms_since());
@@ -128,6 +132,12 @@ core::Status Ledger::Load() {
       (*signed_head)->public_key == options_.signing_key->public_key())
     signed_seq_ = (*signed_head)->seq;
 
+  core::Status uses = last_use_store_->Load([this](std::string_view id, core::Timestamp t) { table_.SetLastUsed(id, t); });
+  if (!uses.ok()) return uses;
+  core::Log(core::LogLevel::kDebug, "last uses loaded: " + ms_since());
+  last_use_harvested_ = clock_->Now();
+  next_harvest_ = std::chrono::steady_clock::now() + kLastUseHarvestInterval;
+
   std::vector<ExpiryItem> expiries;
   size_t active = 0;
   for (const TokenRecord& r : table_.records()) active += r.status == events::TokenStatus::kActive;
@@ -136,7 +146,7 @@ core::Status Ledger::Load() {
   for (const TokenRecord& r : table_.records()) {
     if (r.status != events::TokenStatus::kActive) continue;
     core::Timestamp valid_until = events::ValidUntil(StateOf(r));
-    core::Status indexed = index_.Insert(r.secret_digest, r.id, r.namespace_id, r.created_at, valid_until);
+    core::Status indexed = index_.Insert(r.secret_digest, r.id, r.namespace_id, r.created_at, valid_until, r.last_used.at);
     if (!indexed.ok()) return indexed;
     expiries.emplace_back(valid_until, &r);
   }
@@ -168,18 +178,33 @@ bool Ledger::writable() const {
 
 bool Ledger::WritesRefused() const { return store_->failed() || projection_failed_.load(); }
 
+void Ledger::FillLastUse(TokenRecord& record) const {
+  if (auto used = index_.LastUsed(record.secret_digest)) record.last_used.at = std::max(record.last_used.at, *used);
+}
+
 std::optional<TokenRecord> Ledger::Get(std::string_view ns, std::string_view id) const {
-  std::shared_lock lock(table_mutex_);
-  const TokenRecord* r = table_.Find(id);
-  if (r == nullptr || r->namespace_id != ns) return std::nullopt;
-  return *r;
+  std::optional<TokenRecord> record;
+  {
+    std::shared_lock lock(table_mutex_);
+    const TokenRecord* r = table_.Find(id);
+    if (r == nullptr || r->namespace_id != ns) return std::nullopt;
+    record = *r;
+  }
+  FillLastUse(*record);
+  return record;
 }
 
 TokenTable::Page Ledger::List(std::string_view ns, StatusFilter filter, size_t limit,
                               std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of,
                               std::optional<core::Timestamp> expires_by) const {
-  std::shared_lock lock(table_mutex_);
-  return table_.List(ns, filter, limit, cursor, clock_->Now(), as_of, expires_by);
+  TokenTable::Page page;
+  {
+    std::shared_lock lock(table_mutex_);
+    page = table_.List(ns, filter, limit, cursor, clock_->Now(), as_of, expires_by);
+  }
+  if (!as_of)
+    for (TokenRecord& r : page.tokens) FillLastUse(r);
+  return page;
 }
 
 core::Result<AsOf> Ledger::AsOfSeq(std::uint64_t seq) const {
@@ -199,7 +224,7 @@ core::Result<std::optional<TokenRecord>> Ledger::ValidateAsOf(std::string_view s
   // whose creation's projection rows are written (all but the last group's, moments old).
   std::string id;
   ActiveToken active;
-  if (index_.Validate(secret, std::nullopt, clock_->Now(), &active) == Validity::kActive) {
+  if (index_.Validate(secret, std::nullopt, clock_->Now(), &active, Use::kDontRecord) == Validity::kActive) {
     id = std::string(active.token_id());
   } else {
     auto found = projection_store_->FindByDigest(digest);
@@ -364,12 +389,16 @@ void Ledger::WriterLoop() {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      if (group.empty() && stopping_) return;
+      if (group.empty() && stopping_) {
+        HarvestLastUses();  // nothing recorded in memory is left unsaved by a clean stop
+        return;
+      }
     }
     waiters_.ExpireDue(std::chrono::steady_clock::now());
     bool expiry_due = !expiry_queue_.empty() && expiry_queue_.top().first <= clock_->Now();
     if (!group.empty() || expiry_due) ProcessGroup(std::move(group));
     SaveSignedHeadIfDue(/*force=*/false);
+    if (std::chrono::steady_clock::now() >= next_harvest_) HarvestLastUses();
   }
 }
 
@@ -540,6 +569,7 @@ core::Result<std::string> Ledger::NewTokenId(const std::unordered_set<std::strin
 }
 
 void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
+  std::vector<std::pair<std::string, core::Timestamp>> leaving_uses;
   {
     std::unique_lock lock(table_mutex_);
     for (const events::Event& e : appended) {
@@ -561,10 +591,36 @@ void Ledger::ApplyCommitted(const std::vector<events::Event>& appended) {
       if (!shortened.ok() && apply_status_.ok()) apply_status_ = shortened;
       expiry_queue_.emplace(r->revoke_at, r);
     } else {
+      // Its last use goes with it out of the index: keep it first.
+      if (auto used = index_.LastUsed(r->secret_digest); used && *used > r->last_used.at)
+        leaving_uses.emplace_back(r->id, *used);
       index_.Erase(r->secret_digest);
     }
   }
   index_.Reclaim();
+  SaveLastUses(leaving_uses);
+}
+
+void Ledger::HarvestLastUses() {
+  core::Timestamp started = clock_->Now();
+  std::vector<std::pair<std::string, core::Timestamp>> uses;
+  // A validation racing the previous pass may have stored a time just before it started.
+  core::Timestamp since = last_use_harvested_ - 5;
+  index_.ForEachUsedSince(since, [&](std::string_view id, core::Timestamp t) { uses.emplace_back(id, t); });
+  SaveLastUses(uses);
+  last_use_harvested_ = started;
+  next_harvest_ = std::chrono::steady_clock::now() + kLastUseHarvestInterval;
+}
+
+void Ledger::SaveLastUses(const std::vector<std::pair<std::string, core::Timestamp>>& uses) {
+  if (uses.empty()) return;
+  {
+    std::unique_lock lock(table_mutex_);
+    for (const auto& [id, t] : uses) table_.SetLastUsed(id, t);
+  }
+  // A hint, not a fact: a failure costs precision after a restart, never a write.
+  core::Status saved = last_use_store_->Save(uses);
+  if (!saved.ok()) core::Log(core::LogLevel::kWarn, "last uses not saved: " + saved.ToString());
 }
 
 void Ledger::SaveProjection(const std::vector<events::Event>& appended) {

@@ -32,6 +32,7 @@
 #include "events/storage.h"
 #include "projections/active_token_index.h"
 #include "projections/event_waiters.h"
+#include "projections/last_use_store.h"
 #include "projections/projection_store.h"
 #include "projections/token_table.h"
 
@@ -139,9 +140,10 @@ class Ledger {
     index_.ValidateBatch(items, count, clock_->Now());
   }
 
-  // The token if it exists in namespace ns.
+  // The token if it exists in namespace ns, with its latest last use.
   std::optional<TokenRecord> Get(std::string_view ns, std::string_view id) const;
-  // A page of ns's tokens, newest first (see TokenTable::List), now or as of a point in history.
+  // A page of ns's tokens, newest first (see TokenTable::List), now or as of a point in history;
+  // now, each with its latest last use (as of, none: a last use is not history).
   TokenTable::Page List(std::string_view ns, StatusFilter filter, size_t limit,
                         std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of = std::nullopt,
                         std::optional<core::Timestamp> expires_by = std::nullopt) const;
@@ -220,6 +222,13 @@ class Ledger {
   void SaveProjection(const std::vector<events::Event>& appended);
   // Writer, first thing after a rebuild at Open: saves every rebuilt row (see Load).
   void SaveRebuiltProjection();
+  // Writer: copies the last uses validations recorded in the index since the previous harvest
+  // into the table and the last_used column family (every kLastUseHarvestInterval, and at Stop).
+  void HarvestLastUses();
+  // Writer: records uses in the table and saves them (a harvest, or tokens leaving the index).
+  void SaveLastUses(const std::vector<std::pair<std::string, core::Timestamp>>& uses);
+  // The record with the index's fresher last use, if the token is indexed.
+  void FillLastUse(TokenRecord& record) const;
   // Saves a signed head when the head moved and a second has passed (or always, with force).
   void SaveSignedHeadIfDue(bool force);
 
@@ -229,6 +238,9 @@ class Ledger {
   std::unique_ptr<events::Storage> storage_;
   std::unique_ptr<events::EventStore> store_;
   std::unique_ptr<ProjectionStore> projection_store_;
+  std::unique_ptr<LastUseStore> last_use_store_;
+  core::Timestamp last_use_harvested_ = 0;  // writer only: the time the last harvest started
+  std::chrono::steady_clock::time_point next_harvest_{};  // writer only
   std::uint64_t loaded_checkpoint_ = 0;
   std::uint64_t replayed_events_ = 0;
   core::LatencyHistogram append_latency_;

@@ -4,7 +4,7 @@
 
 namespace tokenledger::projections {
 
-boost::json::object TokenJson(const TokenRecord& r, core::Timestamp now) {
+boost::json::object TokenJson(const TokenRecord& r, core::Timestamp now, TokenView view) {
   boost::json::object o;
   o["id"] = r.id;
   o["namespace"] = r.namespace_id;
@@ -16,6 +16,10 @@ boost::json::object TokenJson(const TokenRecord& r, core::Timestamp now) {
   if (r.status == events::TokenStatus::kRevoked) {
     o["revoked_at"] = core::FormatRfc3339(r.revoked_at);
     o["revoked_by"] = r.revoked_by;
+  }
+  if (view == TokenView::kNow) {
+    if (r.last_used.at != 0) o["last_used_at"] = core::FormatRfc3339(r.last_used.at);
+    else o["last_used_at"] = nullptr;
   }
   if (!r.rotated_from.empty()) o["rotated_from"] = r.rotated_from;
   if (!r.rotated_to.empty()) {

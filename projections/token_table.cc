@@ -17,6 +17,7 @@ core::Result<StatusFilter> ParseStatusFilter(std::string_view text) {
 std::optional<TokenRecord> RecordAsOf(const TokenRecord& record, std::uint64_t seq) {
   if (record.created_seq > seq) return std::nullopt;
   TokenRecord r = record;
+  r.last_used.at = 0;  // not history
   if (r.rotated_seq > seq) {
     r.rotated_to.clear();
     r.revoke_at = 0;
@@ -84,6 +85,13 @@ TokenRecord* TokenTable::FindMutable(std::string_view id) {
   if (slots_.empty()) return nullptr;
   std::uint64_t slot = slots_[SlotOf(id, HashOf(id))];
   return slot == kEmpty ? nullptr : &records_[(slot & 0xffffffff) - 1];
+}
+
+bool TokenTable::SetLastUsed(std::string_view id, core::Timestamp t) {
+  TokenRecord* r = FindMutable(id);
+  if (r == nullptr) return false;
+  r->last_used.at = std::max(r->last_used.at, t);
+  return true;
 }
 
 const TokenRecord* TokenTable::Find(std::string_view id) const {

@@ -39,6 +39,13 @@ struct TokenRecord {
   core::Timestamp revoke_at = 0;
   std::uint64_t rotated_seq = 0;
   std::string rotated_from;
+  // When validations last found it active (0: never), to about a minute. Not a fact of the
+  // ledger: kept in its own column family (last_use_store.h), absent from projection rows and
+  // as-of answers, and ignored by == (a replay cannot know it).
+  struct LastUse {
+    core::Timestamp at = 0;
+    bool operator==(const LastUse&) const { return true; }
+  } last_used;
   bool operator==(const TokenRecord&) const = default;
 };
 
@@ -66,7 +73,8 @@ enum class StatusFilter { kAll, kActive, kRevoked, kExpired };
 // Parses "all", "active", "revoked", "expired".
 core::Result<StatusFilter> ParseStatusFilter(std::string_view text);
 
-// Not thread-safe: callers guard it (see Ledger). Records are never removed, so a record's
+// Not thread-safe: callers guard it (see Ledger). Apart from last_used, records hold only what
+// events say. Records are never removed, so a record's
 // address is stable for the table's lifetime, and its id, namespace, secret_digest and
 // expires_at never change after creation.
 //
@@ -98,6 +106,8 @@ class TokenTable {
   void Prefetch(std::string_view id) const;
 
   const TokenRecord* Find(std::string_view id) const;
+  // Raises the token's last_used to t (never lowers it); false for an unknown id.
+  bool SetLastUsed(std::string_view id, core::Timestamp t);
   size_t size() const { return records_.size(); }
   // Every record, in the order they were added.
   const StableVector<TokenRecord>& records() const { return records_; }

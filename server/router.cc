@@ -713,7 +713,8 @@ void Router::HandleList(const HttpRequest&, const Params& params, Reply& reply) 
     auto page = ledger_.List(ns, filter, limit, cursor, point, expires_by);
     json::array tokens;
     tokens.reserve(page.tokens.size());
-    for (const TokenRecord& t : page.tokens) tokens.push_back(TokenJson(t, now));
+    for (const TokenRecord& t : page.tokens)
+      tokens.push_back(TokenJson(t, now, point ? projections::TokenView::kAsOf : projections::TokenView::kNow));
     json::object body;
     body["tokens"] = std::move(tokens);
     if (page.next_cursor) body["next_cursor"] = std::to_string(*page.next_cursor);

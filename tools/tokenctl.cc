@@ -429,7 +429,7 @@ int Replay(const Globals& g, const std::vector<std::string>& args) {
               [](const auto* a, const auto* b) { return a->created_seq > b->created_seq; });
     if (g.json_output) {
       json::array tokens;
-      for (const auto* r : records) tokens.push_back(projections::TokenJson(*r, as_of->time));
+      for (const auto* r : records) tokens.push_back(projections::TokenJson(*r, as_of->time, projections::TokenView::kAsOf));
       std::cout << json::serialize(json::object{{"namespace", name}, {"as_of_seq", as_of->seq},
                                                 {"as_of", core::FormatRfc3339(as_of->time)}, {"tokens", std::move(tokens)}})
                 << "\n";

@@ -243,6 +243,8 @@ BOOST_AUTO_TEST_CASE(redis_cli_and_redis_benchmark_work_unchanged) {
   BOOST_REQUIRE(!resp.empty());
   std::string port = resp.substr(resp.rfind(':') + 1);
   json::object t = s.Create("acme", "redis");
+  std::string token_path = "/v1/namespaces/acme/tokens/" + S(t, "id");
+  BOOST_TEST(json::parse(s.Call("GET", token_path).body).at("last_used_at").is_null());
   std::string cli = "redis-cli -h 127.0.0.1 -p " + port + " ";
   auto [rc, out] = Run(cli + "PING");
   BOOST_TEST(out == "PONG\n");
@@ -250,6 +252,10 @@ BOOST_AUTO_TEST_CASE(redis_cli_and_redis_benchmark_work_unchanged) {
   BOOST_TEST(rc == 0);
   std::int64_t expires = *core::ParseRfc3339(S(t, "expires_at"));
   BOOST_TEST(out == S(t, "id") + "\nacme\n" + std::to_string(expires) + "\n");
+  // A RESP validation is a use too.
+  auto last_used = json::parse(s.Call("GET", token_path).body).at("last_used_at");
+  BOOST_REQUIRE(last_used.is_string());
+  BOOST_TEST(std::abs(*core::ParseRfc3339(last_used.as_string()) - std::time(nullptr)) < 5);
   std::tie(rc, out) = Run(cli + "VALIDATE " + S(t, "token") + " beta");
   BOOST_TEST(out == "\n");  // nil
   std::tie(rc, out) = Run(cli + "GET somekey");

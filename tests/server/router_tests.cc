@@ -644,6 +644,31 @@ BOOST_AUTO_TEST_CASE(rotate_answers_the_new_token_once_and_revokes_the_old_at_on
   BOOST_TEST(ledger->head_seq() == head);
 }
 
+BOOST_AUTO_TEST_CASE(listings_show_when_each_token_was_last_used_but_not_as_of) {
+  json::object used = Create("acme", "used"), idle = Create("acme", "idle");
+  for (const char* path : {"/v1/validate", "/v1/auth"}) {
+    if (std::string(path) == "/v1/validate") {
+      BOOST_TEST(Call("POST", path, R"({"token":")" + S(used, "token") + R"("})", false).status == 200);
+    } else {
+      HttpRequest auth;
+      auth.method = "GET";
+      auth.target = path;
+      auth.authorization = "Bearer " + S(used, "token");
+      BOOST_TEST(Send(auth).status == 200);
+    }
+  }
+  auto listed = json::parse(Call("GET", "/v1/namespaces/acme/tokens").body).at("tokens").as_array();
+  BOOST_REQUIRE(listed.size() == 2u);
+  for (const auto& t : listed) {
+    const auto& o = t.as_object();
+    if (S(o, "id") == S(used, "id")) BOOST_TEST(o.at("last_used_at").is_string());
+    else BOOST_TEST(o.at("last_used_at").is_null());
+  }
+  auto then = json::parse(Call("GET", "/v1/namespaces/acme/tokens?as_of=2").body).at("tokens").as_array();
+  BOOST_REQUIRE(then.size() == 2u);
+  for (const auto& t : then) BOOST_TEST(!t.as_object().contains("last_used_at"));
+}
+
 BOOST_AUTO_TEST_CASE(revoke_leaked_takes_the_validator_token_when_one_is_configured) {
   Fixture closed(std::string_view("tlval_leak-reporter"));
   json::object t = closed.Create("acme", "ci");
