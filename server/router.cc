@@ -17,6 +17,7 @@
 #include "events/event_json.h"
 #include "projections/replay.h"
 #include "projections/token_json.h"
+#include "server/console_assets.h"
 
 namespace tokenledger::server {
 namespace json = boost::json;
@@ -232,6 +233,8 @@ const std::vector<Router::Route>& Router::Routes() {
       // The admin token or the validator token (checked in the handler): secret scanners and
       // gateways that find a leaked token report it with the credential they already have.
       {"revoke_leaked", "POST", {"v1", "tokens", "revoke-leaked"}, &Router::HandleRevokeLeaked, false},
+      // Static files, open: the page asks for the admin token and sends it to the API itself.
+      {"console", "GET", {"console"}, &Router::HandleConsole, false, true},
   };
   return routes;
 }
@@ -791,6 +794,35 @@ void Router::HandleBatchRevoke(const HttpRequest& request, const Params& params,
       results.push_back(json::object{{"id", outcome.id}, {"result", projections::RevokeResultName(outcome.result)}});
     respond(JsonResponse(200, json::object{{"results", std::move(results)}}));
   });
+}
+
+void Router::HandleConsole(const HttpRequest& request, const Params&, Reply& reply) {
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  if (path == "/console") {
+    HttpResponse r = ErrorResponse(301, "moved", "the console is at /console/");
+    r.AddHeader("Location", "/console/");
+    return reply.Set(std::move(r));
+  }
+  std::string_view name = path.substr(std::string_view("/console/").size());
+  if (name.empty()) name = "index.html";
+  for (const StaticAsset& asset : ConsoleAssets()) {
+    if (asset.name != name) continue;
+    HttpResponse r;
+    r.content_type = asset.content_type;
+    r.body = std::string(asset.body);
+    // Only our own files run, nothing may frame the page (clickjacking), the admin token never
+    // leaks through a Referer, and a new build's files are fetched again.
+    r.AddHeader("Content-Security-Policy",
+                "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+    r.AddHeader("X-Content-Type-Options", "nosniff");
+    r.AddHeader("X-Frame-Options", "DENY");
+    r.AddHeader("Referrer-Policy", "no-referrer");
+    r.AddHeader("Cache-Control", "no-cache");
+    return reply.Set(std::move(r));
+  }
+  reply.Set(ErrorResponse(404, "not_found", "no such console file"));
 }
 
 void Router::HandleRevokeLeaked(const HttpRequest& request, const Params&, Reply& reply) {

@@ -75,6 +75,7 @@ class Router {
   void HandleGet(const HttpRequest&, const Params&, Reply&);
   void HandleDelete(const HttpRequest&, const Params&, Reply&);
   void HandleRotate(const HttpRequest&, const Params&, Reply&);
+  void HandleConsole(const HttpRequest&, const Params&, Reply&);
   void HandleBatchRevoke(const HttpRequest&, const Params&, Reply&);
   // POST /v1/tokens/revoke-leaked: revokes the active tokens among the secrets given.
   void HandleRevokeLeaked(const HttpRequest&, const Params&, Reply&);

@@ -15,7 +15,8 @@ done
 cat <<MSG
 
 tokenledgerd is starting on http://$listen with its ledger in $root/data.
-The admin token is in ./data/admin.token (created on first start, mode 0600). Try, in another shell:
+The admin token is in ./data/admin.token (created on first start, mode 0600).
+Web console: open http://$listen/console/ and sign in with that token. Or, in another shell:
 
   ADMIN=\$(cat data/admin.token)
   curl -s -X POST http://$listen/v1/namespaces/acme%2Fprod/tokens \\

@@ -669,6 +669,37 @@ BOOST_AUTO_TEST_CASE(listings_show_when_each_token_was_last_used_but_not_as_of) 
   for (const auto& t : then) BOOST_TEST(!t.as_object().contains("last_used_at"));
 }
 
+BOOST_AUTO_TEST_CASE(the_console_is_served_from_the_binary_with_a_strict_policy) {
+  HttpResponse r = Call("GET", "/console", "", false);
+  BOOST_TEST(r.status == 301);
+  BOOST_TEST(r.Header("Location").value_or("") == "/console/");
+  r = Call("GET", "/console/", "", false);  // open: the page itself asks for the admin token
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.content_type == "text/html; charset=utf-8");
+  BOOST_TEST(r.body.find("<title>Access Tokens") != std::string::npos);
+  // No inline script or style may run, no other origin is reached, nothing may frame it.
+  std::string policy(r.Header("Content-Security-Policy").value_or(""));
+  BOOST_TEST(policy.find("default-src 'none'") != std::string::npos, policy);
+  BOOST_TEST(policy.find("script-src 'self'") != std::string::npos, policy);
+  BOOST_TEST(policy.find("frame-ancestors 'none'") != std::string::npos, policy);
+  BOOST_TEST(r.Header("Referrer-Policy").value_or("") == "no-referrer");
+  BOOST_TEST(r.body.find("<script>") == std::string::npos);
+  BOOST_TEST(r.body.find("http://") == std::string::npos);  // no CDN: works offline
+  BOOST_TEST(r.body.find("https://") == std::string::npos);
+  for (auto [file, type] : {std::pair{"console.js", "text/javascript; charset=utf-8"},
+                            std::pair{"console.css", "text/css; charset=utf-8"},
+                            std::pair{"favicon.svg", "image/svg+xml"}}) {
+    r = Call("GET", std::string("/console/") + file, "", false);
+    BOOST_TEST(r.status == 200, file);
+    BOOST_TEST(r.content_type == type, file);
+    BOOST_TEST(r.body.find("https://") == std::string::npos, file);
+  }
+  BOOST_TEST(Call("GET", "/console/console.js?v=2", "", false).status == 200);
+  BOOST_TEST(Call("GET", "/console/missing.js", "", false).status == 404);
+  BOOST_TEST(Call("GET", "/console/a/console.js", "", false).status == 404);
+  BOOST_TEST(Call("POST", "/console/", "", false).status == 405);
+}
+
 BOOST_AUTO_TEST_CASE(revoke_leaked_takes_the_validator_token_when_one_is_configured) {
   Fixture closed(std::string_view("tlval_leak-reporter"));
   json::object t = closed.Create("acme", "ci");

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The web console end to end in Debian's headless Chromium (tests/browser/console_test.mjs,
+# playwright-core). Installs chromium, and Node.js with npm, when missing; playwright-core
+# comes from the npm registry at the version tests/browser/package-lock.json pins. Runs against
+# build/bin (build first: tools/test.sh does); screenshots go to build/artifacts.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+source tools/deps.sh
+tl_install_missing chromium
+# Any Node.js 18 or later with npm will do; Debian's when there is none.
+command -v npm >/dev/null 2>&1 || tl_install_missing nodejs npm
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+node tests/browser/console_test.mjs --bin build/bin --artifacts build/artifacts --chromium /usr/bin/chromium
