@@ -6,6 +6,8 @@
 // must not allocate. The low-level API runs the same assembly on a stack context.
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
 
 #include <algorithm>
@@ -75,6 +77,16 @@ Result<Sha256Digest> DigestFromHex(std::string_view hex) {
   Sha256Digest d{};
   std::copy_n(bytes->data(), 32, d.begin());
   return d;
+}
+
+Sha256Digest HmacSha256(std::string_view key, std::string_view data) {
+  Sha256Digest mac{};
+  unsigned int length = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+           data.size(), mac.data(), &length) == nullptr ||
+      length != mac.size())
+    std::abort();  // as Sha256: OpenSSL's HMAC-SHA256 does not fail on valid arguments
+  return mac;
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -19,6 +19,9 @@ Sha256Digest Sha256(std::string_view data);
 // SHA-256(prefix || data), the hash-chain step.
 Sha256Digest Sha256Chained(const Sha256Digest& prefix, std::string_view data);
 
+// HMAC-SHA256 (RFC 2104) of data under key (OpenSSL): the signature of outgoing webhooks.
+Sha256Digest HmacSha256(std::string_view key, std::string_view data);
+
 // 64 lowercase hex characters.
 std::string ToHex(const Sha256Digest& digest);
 // Lowercase hex of bytes, and back (InvalidArgument on an odd length or a non-hex character;

@@ -1,12 +1,16 @@
 #include "core/secret_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "core/log.h"
+#include "core/token_format.h"
 
 namespace tokenledger::core {
 
@@ -38,6 +42,24 @@ Status CreateSecretFile(const std::string& path, std::string_view content) {
     return Status::IoError("cannot write " + path + ": " + std::strerror(saved));
   }
   return Status::Ok();
+}
+
+Result<std::string> LoadOrCreateSecretFile(const std::string& path, std::string_view prefix, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return Status::IoError("cannot stat " + std::string(what) + " " + path + ": " + std::strerror(errno));
+    auto secret = RandomBase62(43);
+    if (!secret.ok()) return secret.status();
+    Status created = CreateSecretFile(path, std::string(prefix) + *secret + "\n");
+    if (!created.ok()) return Status(created.code(), std::string(what) + ": " + created.message());
+    Log(LogLevel::kInfo, "created " + std::string(what) + " " + path + " (mode 0600)");
+    if (::stat(path.c_str(), &st) != 0) return Status::IoError("cannot stat " + std::string(what) + " " + path + ": " + std::strerror(errno));
+  }
+  if ((st.st_mode & 077) != 0)
+    Log(LogLevel::kWarn, std::string(what) + " " + path + " is readable by others; run: chmod 600 " + path);
+  auto secret = ReadSecretFile(path);
+  if (!secret.ok()) return Status(secret.status().code(), std::string(what) + ": " + secret.status().message());
+  return secret;
 }
 
 }  // namespace tokenledger::core

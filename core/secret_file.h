@@ -1,4 +1,4 @@
-// Reading a secret kept in a file (the admin token), the same way everywhere.
+// Reading a secret kept in a file (the admin token, the webhook key), the same way everywhere.
 #pragma once
 
 #include <string>
@@ -17,5 +17,10 @@ Result<std::string> ReadSecretFile(const std::string& path);
 // already exists (another process won the race: use theirs). IoError otherwise, naming the
 // path but never the content.
 Status CreateSecretFile(const std::string& path, std::string_view content);
+
+// Reads the secret at path; when the file does not exist, first creates it (as
+// CreateSecretFile) holding prefix + 43 random base62 characters. `what` names the file in
+// messages and logs ("admin token file"). Warns when the file is readable by group or others.
+Result<std::string> LoadOrCreateSecretFile(const std::string& path, std::string_view prefix, std::string_view what);
 
 }  // namespace tokenledger::core

@@ -78,8 +78,11 @@ core::Result<std::unique_ptr<Storage>> Storage::Open(const std::string& data_dir
       {"digests", rocksdb::ColumnFamilyOptions()},
       {"last_used", rocksdb::ColumnFamilyOptions()},
   };
-  if (secondary_dir != nullptr) {
-    // A secondary cannot create column families: open last_used only where it exists.
+  if (secondary_dir == nullptr) {
+    families.push_back({"webhooks", rocksdb::ColumnFamilyOptions()});
+  } else {
+    // A secondary cannot create column families: open last_used only where it exists. (It never
+    // needs webhooks, and opening a subset is allowed.)
     std::vector<std::string> existing;
     rocksdb::DB::ListColumnFamilies(options, data_dir, &existing).PermitUncheckedError();
     if (std::find(existing.begin(), existing.end(), "last_used") == existing.end()) families.pop_back();
@@ -105,6 +108,7 @@ core::Result<std::unique_ptr<Storage>> Storage::Open(const std::string& data_dir
   storage->meta_ = handles[3];
   storage->digests_ = handles[4];
   if (handles.size() > 5) storage->last_used_ = handles[5];
+  if (handles.size() > 6) storage->webhooks_ = handles[6];
   storage->read_only_ = secondary_dir != nullptr;
   storage->data_dir_ = data_dir;
   return storage;
@@ -127,9 +131,9 @@ Storage::~Storage() {
     // is already durable in the WAL, so a failure here costs only start-up time.
     rocksdb::FlushOptions flush;
     flush.wait = true;
-    db_->Flush(flush, {events_, tokens_, meta_, digests_, last_used_}).PermitUncheckedError();
+    db_->Flush(flush, {events_, tokens_, meta_, digests_, last_used_, webhooks_}).PermitUncheckedError();
   }
-  for (auto* handle : {default_, events_, tokens_, meta_, digests_, last_used_})
+  for (auto* handle : {default_, events_, tokens_, meta_, digests_, last_used_, webhooks_})
     if (handle != nullptr) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   db_->Close().PermitUncheckedError();
   delete db_;

@@ -6,6 +6,7 @@
 //   meta    : small named values, e.g. the seq the persisted projection reflects
 //   last_used : token id -> when validations last found it active (projections/last_use_store.h);
 //             not part of the ledger
+//   webhooks  : the outgoing webhooks' outbox and delivery positions (server/webhook_outbox.h)
 //
 // Layout and recovery rules: docs/storage_format.md.
 #pragma once
@@ -54,6 +55,8 @@ class Storage {
   // Null only in a secondary (read-only) instance of a data dir no server of this version has
   // opened yet.
   rocksdb::ColumnFamilyHandle* last_used() const { return last_used_; }
+  // Null in a secondary instance (tokenctl never reads it).
+  rocksdb::ColumnFamilyHandle* webhooks() const { return webhooks_; }
 
  private:
   Storage() = default;
@@ -67,6 +70,7 @@ class Storage {
   rocksdb::ColumnFamilyHandle* digests_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::ColumnFamilyHandle* last_used_ = nullptr;
+  rocksdb::ColumnFamilyHandle* webhooks_ = nullptr;
   bool read_only_ = false;
   std::string data_dir_;
 };

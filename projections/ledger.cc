@@ -194,6 +194,24 @@ std::optional<TokenRecord> Ledger::Get(std::string_view ns, std::string_view id)
   return record;
 }
 
+std::optional<TokenRecord> Ledger::Find(std::string_view id) const {
+  std::shared_lock lock(table_mutex_);
+  const TokenRecord* r = table_.Find(id);
+  if (r == nullptr) return std::nullopt;
+  return *r;
+}
+
+std::uint64_t Ledger::ScanActive(const std::function<void(const TokenRecord&)>& visit) const {
+  std::shared_lock lock(table_mutex_);
+  // Every event sets its token's last_seq, so the greatest is the last event applied.
+  std::uint64_t applied = 0;
+  for (const TokenRecord& r : table_.records()) {
+    applied = std::max(applied, r.last_seq);
+    if (r.status == events::TokenStatus::kActive) visit(r);
+  }
+  return applied;
+}
+
 TokenTable::Page Ledger::List(std::string_view ns, StatusFilter filter, size_t limit,
                               std::optional<std::uint64_t> cursor, std::optional<AsOf> as_of,
                               std::optional<core::Timestamp> expires_by) const {

@@ -142,6 +142,11 @@ class Ledger {
 
   // The token if it exists in namespace ns, with its latest last use.
   std::optional<TokenRecord> Get(std::string_view ns, std::string_view id) const;
+  // The token of any namespace (for the server's own use: webhooks), without its last use.
+  std::optional<TokenRecord> Find(std::string_view id) const;
+  // Calls visit for every recorded-active token (under the read lock: keep it short) and returns
+  // the seq of the last event the table reflected then.
+  std::uint64_t ScanActive(const std::function<void(const TokenRecord&)>& visit) const;
   // A page of ns's tokens, newest first (see TokenTable::List), now or as of a point in history;
   // now, each with its latest last use (as of, none: a last use is not history).
   TokenTable::Page List(std::string_view ns, StatusFilter filter, size_t limit,
@@ -164,6 +169,8 @@ class Ledger {
   core::Result<std::vector<events::Event>> History(std::string_view id) const;
   // The log, for reading (scans are safe from any thread, concurrently with appends).
   const events::EventStore& event_store() const { return *store_; }
+  // The data dir's database, for the server's own column families (webhook deliveries).
+  events::Storage& storage() const { return *storage_; }
 
   // Calls back (see EventWaiters) when an event after `after` (of namespace_id, if given) is
   // durable and applied, or false at deadline or shutdown (CancelWaits).

@@ -26,7 +26,7 @@
 #include "projections/ledger_verifier.h"
 #include "projections/replay.h"
 #include "projections/token_json.h"
-#include "tools/http_client.h"
+#include "core/http_client.h"
 #include "tools/offline_ledger.h"
 
 namespace po = boost::program_options;
@@ -97,7 +97,7 @@ class Online {
 
   // Connects and reads the admin token; returns an exit code on failure.
   std::optional<int> Init(bool need_admin) {
-    auto client = tools::HttpClient::Create(globals_.server, std::chrono::seconds(10), globals_.ca_file);
+    auto client = core::HttpClient::Create(globals_.server, std::chrono::seconds(10), globals_.ca_file);
     if (!client.ok()) return Fail(client.status().message());
     client_ = std::move(client).value();
     if (!need_admin) return std::nullopt;
@@ -143,7 +143,7 @@ class Online {
 
  private:
   const Globals& globals_;
-  std::unique_ptr<tools::HttpClient> client_;
+  std::unique_ptr<core::HttpClient> client_;
   std::vector<std::pair<std::string, std::string>> headers_;
 };
 
@@ -166,7 +166,7 @@ int Create(const Globals& g, const std::vector<std::string>& args) {
   if (auto rc = online.Init(true)) return *rc;
   json::object body{{"name", name}};
   if (!expires_at.empty()) body["expires_at"] = expires_at;
-  auto v = online.Call("POST", "/v1/namespaces/" + tools::EncodePathSegment(ns) + "/tokens", json::serialize(body), {201});
+  auto v = online.Call("POST", "/v1/namespaces/" + core::EncodePathSegment(ns) + "/tokens", json::serialize(body), {201});
   if (!v) return kUsage;
   if (g.json_output) {
     std::cout << json::serialize(*v) << "\n";
@@ -197,7 +197,7 @@ int List(const Globals& g, const std::vector<std::string>& args) {
   std::string cursor;
   for (;;) {
     size_t page = limit == 0 ? 1000 : std::min<size_t>(1000, limit - all.size());
-    std::string target = "/v1/namespaces/" + tools::EncodePathSegment(ns) + "/tokens?status=" + status +
+    std::string target = "/v1/namespaces/" + core::EncodePathSegment(ns) + "/tokens?status=" + status +
                          "&limit=" + std::to_string(page) + (cursor.empty() ? "" : "&cursor=" + cursor);
     auto v = online.Call("GET", target, "", {200});
     if (!v) return kUsage;
@@ -236,7 +236,7 @@ int Revoke(const Globals& g, const std::vector<std::string>& args) {
   for (const auto& id : ids) id_array.emplace_back(id);
   json::object body{{"ids", std::move(id_array)}};
   if (!reason.empty()) body["reason"] = reason;
-  auto v = online.Call("POST", "/v1/namespaces/" + tools::EncodePathSegment(ns) + "/tokens/revoke",
+  auto v = online.Call("POST", "/v1/namespaces/" + core::EncodePathSegment(ns) + "/tokens/revoke",
                        json::serialize(body), {200});
   if (!v) return kUsage;
   int rc = kOk;

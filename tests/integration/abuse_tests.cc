@@ -115,11 +115,11 @@ BOOST_AUTO_TEST_CASE(connections_beyond_max_connections_are_closed_at_accept) {
   }
   // Once the crowd leaves, clients are served again.
   BOOST_TEST(WaitFor([&] {
-    auto c = tools::HttpClient::Create(s.url);
+    auto c = core::HttpClient::Create(s.url);
     auto r = (*c)->Request("GET", "/healthz");
     return r.ok() && r->status == 200;
   }, 10s));
-  auto c = tools::HttpClient::Create(s.url);
+  auto c = core::HttpClient::Create(s.url);
   s.client = std::move(c).value();
   BOOST_TEST(Metric(s, "tokenledger_connections_refused_total") >= 10);
   BOOST_TEST(s.Valid(token));

@@ -152,7 +152,7 @@ BOOST_AUTO_TEST_CASE(a_long_poll_returns_promptly_on_an_event_and_empty_on_timeo
   Running s;
   s.Create("acme", "first");
   auto waiting = std::async(std::launch::async, [&] {
-    auto client = tools::HttpClient::Create(s.url, std::chrono::seconds(20));
+    auto client = core::HttpClient::Create(s.url, std::chrono::seconds(20));
     auto start = std::chrono::steady_clock::now();
     auto r = (*client)->Request("GET", "/v1/events?after=1&wait=10", "", s.Auth());
     return std::make_pair(std::move(r), std::chrono::steady_clock::now() - start);
@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(a_long_poll_returns_promptly_on_an_event_and_empty_on_timeo
 BOOST_AUTO_TEST_CASE(shutdown_does_not_wait_for_a_pending_long_poll) {
   Running s;
   auto waiting = std::async(std::launch::async, [&] {
-    auto client = tools::HttpClient::Create(s.url, std::chrono::seconds(20));
+    auto client = core::HttpClient::Create(s.url, std::chrono::seconds(20));
     return (*client)->Request("GET", "/v1/events?wait=60", "", s.Auth());
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -312,12 +312,12 @@ BOOST_AUTO_TEST_SUITE(overload)
 BOOST_AUTO_TEST_CASE(writes_beyond_the_queue_get_503_overloaded_with_retry_after_and_nothing_is_lost) {
   Running s({"--max-write-queue", "1"});
   constexpr int kClients = 24;
-  std::vector<std::future<std::vector<tools::ClientResponse>>> clients;
+  std::vector<std::future<std::vector<core::ClientResponse>>> clients;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
   for (int c = 0; c < kClients; ++c) {
     clients.push_back(std::async(std::launch::async, [&] {
-      std::vector<tools::ClientResponse> answers;
-      auto client = tools::HttpClient::Create(s.url, std::chrono::seconds(10));
+      std::vector<core::ClientResponse> answers;
+      auto client = core::HttpClient::Create(s.url, std::chrono::seconds(10));
       if (!client.ok()) return answers;
       while (std::chrono::steady_clock::now() < deadline) {
         auto r = (*client)->Request("POST", "/v1/namespaces/flood/tokens", R"({"name":"f"})", s.Auth());

@@ -20,7 +20,7 @@
 
 #include "core/secret_file.h"
 #include "tests/test_util.h"
-#include "tools/http_client.h"
+#include "core/http_client.h"
 #include "tools/server_process.h"
 
 namespace tokenledger::testing {
@@ -77,7 +77,7 @@ struct Running {
   std::unique_ptr<ServerProcess> server;
   std::string url;
   std::string admin;
-  std::unique_ptr<tools::HttpClient> client;
+  std::unique_ptr<core::HttpClient> client;
 
   std::vector<std::string> extra_flags;
 
@@ -94,7 +94,7 @@ struct Running {
     BOOST_REQUIRE(secret.ok());
     admin = *secret;
     if (url.rfind("https://", 0) == 0) return;  // the HTTP client speaks plain HTTP only
-    auto c = tools::HttpClient::Create(url);
+    auto c = core::HttpClient::Create(url);
     BOOST_REQUIRE(c.ok());
     client = std::move(c).value();
   }
@@ -103,7 +103,7 @@ struct Running {
     if (!actor.empty()) h.emplace_back("X-Actor", actor);
     return h;
   }
-  tools::ClientResponse Call(const std::string& method, const std::string& target, const std::string& body = "",
+  core::ClientResponse Call(const std::string& method, const std::string& target, const std::string& body = "",
                              bool with_admin = true) {
     auto r = client->Request(method, target, body, with_admin ? Auth() : std::vector<std::pair<std::string, std::string>>{});
     BOOST_REQUIRE_MESSAGE(r.ok(), r.status().ToString());

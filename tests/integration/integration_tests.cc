@@ -193,7 +193,7 @@ BOOST_AUTO_TEST_CASE(acknowledged_writes_survive_kill_9) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
-      auto client = tools::HttpClient::Create(s.url);
+      auto client = core::HttpClient::Create(s.url);
       for (int i = 0; i < kPerThread; ++i) {
         auto r = (*client)->Request("POST", "/v1/namespaces/team" + std::to_string(t % 2) + "/tokens", R"({"name":"k"})", s.Auth());
         if (r.ok() && r->status == 201) {
@@ -362,11 +362,11 @@ BOOST_AUTO_TEST_CASE(sigterm_drains_and_exits_zero) {
   Running s;
   auto token = s.Create("acme", "t");
   // An idle keep-alive connection must not hold up the shutdown.
-  auto idle = tools::HttpClient::Create(s.url);
+  auto idle = core::HttpClient::Create(s.url);
   BOOST_REQUIRE((*idle)->Request("GET", "/healthz").ok());
   // A write in flight while the signal arrives is answered or refused, never lost silently.
   std::thread writer([&] {
-    auto client = tools::HttpClient::Create(s.url);
+    auto client = core::HttpClient::Create(s.url);
     for (int i = 0; i < 50; ++i) {
       auto r = (*client)->Request("POST", "/v1/namespaces/acme/tokens", R"({"name":"x"})", s.Auth());
       if (!r.ok()) break;

@@ -145,7 +145,7 @@ BOOST_AUTO_TEST_CASE(every_management_and_audit_route_is_closed_without_the_admi
       {{"Authorization", "Bearer " + validator}},
       {{"X-Validator-Token", validator}},
   };
-  auto client = tools::HttpClient::Create(s.url);
+  auto client = core::HttpClient::Create(s.url);
   BOOST_REQUIRE(client.ok());
   for (const auto& route : routes) {
     for (const auto& headers : credentials) {

@@ -14,7 +14,7 @@
 #include <fstream>
 
 #include "tools/bench/percentile.h"
-#include "tools/http_client.h"
+#include "core/http_client.h"
 
 namespace tokenledger::bench {
 
@@ -207,7 +207,7 @@ RawOutcome SendRaw(std::uint16_t port, const std::string& head, size_t body_byte
 
 LatencyProbe::LatencyProbe(std::string url, std::string token)
     : url_(std::move(url)), token_(std::move(token)), thread_([this] {
-        auto client = tools::HttpClient::Create(url_, std::chrono::seconds(5));
+        auto client = core::HttpClient::Create(url_, std::chrono::seconds(5));
         if (!client.ok()) return void(++failed_);
         std::string body = R"({"token":")" + token_ + R"("})";
         while (!stop_.load()) {

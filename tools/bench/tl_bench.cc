@@ -33,7 +33,7 @@
 #include "projections/ledger.h"
 #include "tools/bench/load_generator.h"
 #include "tools/bench/percentile.h"
-#include "tools/http_client.h"
+#include "core/http_client.h"
 
 namespace po = boost::program_options;
 namespace json = boost::json;
@@ -57,7 +57,7 @@ int Creates(const std::string& url, const std::string& admin, int clients, doubl
   auto start = Clock::now();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      auto client = tools::HttpClient::Create(url, std::chrono::seconds(30));
+      auto client = core::HttpClient::Create(url, std::chrono::seconds(30));
       std::string target = "/v1/namespaces/bench" + std::to_string(c % 8) + "/tokens";
       while (Clock::now() < end) {
         auto r = (*client)->Request("POST", target, R"({"name":"bench"})", Auth(admin));
@@ -73,7 +73,7 @@ int Creates(const std::string& url, const std::string& admin, int clients, doubl
 }
 
 // Runs `request` on one connection for `seconds`; returns requests/s and fills latencies.
-double OneConnection(tools::HttpClient& client, double seconds, const std::string& method, const std::string& target,
+double OneConnection(core::HttpClient& client, double seconds, const std::string& method, const std::string& target,
                      const std::string& body, std::vector<double>& latencies_us) {
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -92,7 +92,7 @@ double OneConnection(tools::HttpClient& client, double seconds, const std::strin
 }
 
 int Validate(const std::string& url, const std::string& admin, double seconds) {
-  auto client = tools::HttpClient::Create(url);
+  auto client = core::HttpClient::Create(url);
   auto created = (*client)->Request("POST", "/v1/namespaces/bench/tokens", R"({"name":"validate"})", Auth(admin));
   if (!created.ok() || created->status != 201) return 1;
   std::string secret = json::value_to<std::string>(json::parse(created->body).at("token"));
@@ -135,7 +135,7 @@ int Populate(const std::string& url, const std::string& admin, long count, int c
   auto start = Clock::now();
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&, c] {
-      auto client = tools::HttpClient::Create(url, std::chrono::seconds(30));
+      auto client = core::HttpClient::Create(url, std::chrono::seconds(30));
       std::string target = "/v1/namespaces/pop" + std::to_string(c % 16) + "/tokens";
       while (next.fetch_add(1) < count) {
         auto r = (*client)->Request("POST", target, R"({"name":"populate"})", Auth(admin));
@@ -171,7 +171,7 @@ int Restart(const std::string& bin, const std::string& data_dir, bool drop_proje
   char c;
   while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
   std::string url = line.substr(line.rfind(' ') + 1);
-  auto client = tools::HttpClient::Create(url);
+  auto client = core::HttpClient::Create(url);
   int rc = 1;
   for (int i = 0; i < 60000 && client.ok(); ++i) {
     auto r = (*client)->Request("GET", "/readyz");
@@ -240,7 +240,7 @@ int BulkLoad(const std::string& data_dir, long count, int namespaces, const std:
 // honour_retry_after: a client answered 503 overloaded waits the Retry-After it was given
 // before its next write, as a well-behaved client does; otherwise it retries at once.
 int Overload(const std::string& url, const std::string& admin, int clients, double seconds, bool honour_retry_after) {
-  auto checker = tools::HttpClient::Create(url);
+  auto checker = core::HttpClient::Create(url);
   if (!checker.ok()) return 1;
   auto created = (*checker)->Request("POST", "/v1/namespaces/overload/tokens", R"({"name":"probe"})", Auth(admin));
   if (!created.ok() || created->status != 201) return 1;
@@ -253,7 +253,7 @@ int Overload(const std::string& url, const std::string& admin, int clients, doub
   std::vector<std::thread> threads;
   for (int c = 0; c < clients; ++c) {
     threads.emplace_back([&] {
-      auto client = tools::HttpClient::Create(url, std::chrono::seconds(30));
+      auto client = core::HttpClient::Create(url, std::chrono::seconds(30));
       if (!client.ok()) return;
       std::vector<double> mine;
       while (Clock::now() < end) {

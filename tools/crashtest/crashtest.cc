@@ -31,7 +31,7 @@
 #include <vector>
 
 #include "core/secret_file.h"
-#include "tools/http_client.h"
+#include "core/http_client.h"
 #include "tools/server_process.h"
 
 namespace po = boost::program_options;
@@ -112,7 +112,7 @@ std::vector<std::pair<std::string, std::string>> Headers(const std::string& admi
 }
 
 // The validation answer for a secret: 1 active, 0 inactive, -1 no answer.
-int Validate(tools::HttpClient& client, const std::string& secret) {
+int Validate(core::HttpClient& client, const std::string& secret) {
   auto r = client.Request("POST", "/v1/validate", R"({"token":")" + secret + R"("})",
                           {{"Content-Type", "application/json"}});
   if (!r.ok() || r->status != 200) return -1;
@@ -129,7 +129,7 @@ class Client {
         rng_(seed), acked_(acked), counters_(counters), stop_(stop) {}
 
   void Run() {
-    auto client = tools::HttpClient::Create(url_, std::chrono::seconds(5));
+    auto client = core::HttpClient::Create(url_, std::chrono::seconds(5));
     if (!client.ok()) return;
     client_ = std::move(client).value();
     while (!stop_.load()) {
@@ -170,7 +170,7 @@ class Client {
       chosen.push_back(std::move(mine_[at]));
       mine_.erase(mine_.begin() + static_cast<long>(at));
     }
-    core::Result<tools::ClientResponse> r = core::Status::Unavailable("unsent");
+    core::Result<core::ClientResponse> r = core::Status::Unavailable("unsent");
     if (leaked) {
       json::array secrets;
       for (const auto& t : chosen) secrets.emplace_back(t.secret);
@@ -237,7 +237,7 @@ class Client {
   Acknowledged& acked_;
   Counters& counters_;
   const std::atomic<bool>& stop_;
-  std::unique_ptr<tools::HttpClient> client_;
+  std::unique_ptr<core::HttpClient> client_;
   std::vector<Token> mine_;
   std::vector<Token> revoked_probe_;
   int ops_ = 0;
@@ -251,7 +251,7 @@ struct LogView {
   std::map<std::string, size_t> revocations_by_actor;
 };
 
-bool ReadLog(tools::HttpClient& client, const std::string& admin, LogView& log, std::string& error) {
+bool ReadLog(core::HttpClient& client, const std::string& admin, LogView& log, std::string& error) {
   std::uint64_t after = 0;
   for (;;) {
     auto r = client.Request("GET", "/v1/events?after=" + std::to_string(after) + "&limit=100000", {},
@@ -371,7 +371,7 @@ class CrashTest {
   }
 
   void CheckAfterRestart(const std::string& url, const std::string& admin) {
-    auto client = tools::HttpClient::Create(url, std::chrono::seconds(30));
+    auto client = core::HttpClient::Create(url, std::chrono::seconds(30));
     if (!client.ok()) return Violation(counters_, "cannot connect after restart");
     LogView log;
     std::string error;
@@ -400,7 +400,7 @@ class CrashTest {
     std::vector<std::thread> checkers;
     for (int c = 0; c < options_.clients; ++c) {
       checkers.emplace_back([&, c] {
-        auto checker = tools::HttpClient::Create(url, std::chrono::seconds(30));
+        auto checker = core::HttpClient::Create(url, std::chrono::seconds(30));
         if (!checker.ok()) return Violation(counters_, "cannot connect after restart");
         for (size_t i = static_cast<size_t>(c); i < all.size(); i += static_cast<size_t>(options_.clients)) {
           const auto& [id, secret] = all[i];

@@ -1,4 +1,4 @@
-#include "tools/http_client.h"
+#include "core/http_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,7 +10,7 @@
 #include <boost/url.hpp>
 #include <optional>
 
-namespace tokenledger::tools {
+namespace tokenledger::core {
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 namespace beast = boost::beast;
@@ -32,6 +32,17 @@ class HttpClient::Impl {
   Impl(std::string host, std::string port, std::chrono::milliseconds timeout, std::unique_ptr<ssl::context> tls)
       : host_(std::move(host)), port_(std::move(port)), timeout_(timeout), tls_context_(std::move(tls)) {}
 
+  // Runs one asynchronous step to completion on this client's io_context. Beast's stream
+  // timeouts (expires_after) bound asynchronous operations only, hence async steps run here.
+  template <class Start>
+  beast::error_code Run(Start&& start) {
+    beast::error_code result = net::error::would_block;
+    start([&result](beast::error_code ec, auto&&...) { result = ec; });
+    ioc_.restart();
+    ioc_.run();
+    return result;
+  }
+
   core::Status Connect() {
     plain_.reset();
     tls_.reset();
@@ -41,7 +52,7 @@ class HttpClient::Impl {
     if (ec) return core::Status::Unavailable("cannot resolve " + host_ + ": " + ec.message());
     beast::tcp_stream& tcp = tls_context_ ? beast::get_lowest_layer(tls_.emplace(ioc_, *tls_context_)) : plain_.emplace(ioc_);
     tcp.expires_after(timeout_);
-    tcp.connect(endpoints, ec);
+    ec = Run([&](auto handler) { tcp.async_connect(endpoints, std::move(handler)); });
     if (ec) return core::Status::Unavailable("cannot connect to " + host_ + ":" + port_ + ": " + ec.message());
     tcp.socket().set_option(tcp::no_delay(true), ec);
     if (tls_) {
@@ -49,7 +60,8 @@ class HttpClient::Impl {
       if (!SSL_set_tlsext_host_name(tls_->native_handle(), host_.c_str()))
         return core::Status::Unavailable("cannot set the TLS server name " + host_);
       tls_->set_verify_callback(ssl::host_name_verification(host_));
-      tls_->handshake(ssl::stream_base::client, ec);
+      tcp.expires_after(timeout_);
+      ec = Run([&](auto handler) { tls_->async_handshake(ssl::stream_base::client, std::move(handler)); });
       if (ec) {
         tls_.reset();
         return core::Status::Unavailable("TLS handshake with " + host_ + ":" + port_ + " failed: " + ec.message() +
@@ -77,7 +89,9 @@ class HttpClient::Impl {
     http::response_parser<http::string_body> parser;
     parser.body_limit(64 * 1024 * 1024);
     Lowest().expires_after(timeout_);
-    OnStream([&](auto& stream) { http::read(stream, buffer_, parser, ec); });
+    ec = OnStream([&](auto& stream) {
+      return Run([&](auto handler) { http::async_read(stream, buffer_, parser, std::move(handler)); });
+    });
     if (ec) {
       Disconnect();
       return core::Status::Unavailable("reading the response: " + ec.message());
@@ -98,9 +112,10 @@ class HttpClient::Impl {
         core::Status s = Connect();
         if (!s.ok()) return s;
       }
-      beast::error_code ec;
       Lowest().expires_after(timeout_);
-      OnStream([&](auto& stream) { http::write(stream, req, ec); });
+      beast::error_code ec = OnStream([&](auto& stream) {
+        return Run([&](auto handler) { http::async_write(stream, req, std::move(handler)); });
+      });
       if (ec) {
         Disconnect();
         if (fresh) return core::Status::Unavailable("sending the request: " + ec.message());
@@ -115,9 +130,10 @@ class HttpClient::Impl {
   core::Result<ClientResponse> Raw(std::string_view bytes) {
     core::Status s = Connect();
     if (!s.ok()) return s;
-    beast::error_code ec;
     Lowest().expires_after(timeout_);
-    OnStream([&](auto& stream) { net::write(stream, net::buffer(bytes.data(), bytes.size()), ec); });
+    beast::error_code ec = OnStream([&](auto& stream) {
+      return Run([&](auto handler) { net::async_write(stream, net::buffer(bytes.data(), bytes.size()), std::move(handler)); });
+    });
     if (ec) return core::Status::Unavailable("sending: " + ec.message());
     return Read();
   }
@@ -180,4 +196,4 @@ core::Result<ClientResponse> HttpClient::ReadNext() {
   return impl_->Read();
 }
 
-}  // namespace tokenledger::tools
+}  // namespace tokenledger::core

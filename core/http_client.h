@@ -1,5 +1,7 @@
 // A small synchronous HTTP/1.1 (or HTTPS) client over one keep-alive connection, for tokenctl,
-// the integration tests and the benchmarks. Not thread-safe: one client per thread.
+// the server's outgoing webhooks, the integration tests and the benchmarks. Every step
+// (connect, TLS handshake, write, read) is bounded by the timeout. Not thread-safe: one client
+// per thread.
 #pragma once
 
 #include <chrono>
@@ -11,7 +13,7 @@
 
 #include "core/status.h"
 
-namespace tokenledger::tools {
+namespace tokenledger::core {
 
 struct ClientResponse {
   int status = 0;
@@ -51,4 +53,4 @@ class HttpClient {
 // "acme/prod" -> "acme%2Fprod": a namespace as one path segment.
 std::string EncodePathSegment(std::string_view segment);
 
-}  // namespace tokenledger::tools
+}  // namespace tokenledger::core
