@@ -17,6 +17,7 @@
 #include "server/front_end.h"
 #include "server/metrics.h"
 #include "server/router.h"
+#include "server/webhooks.h"
 
 namespace po = boost::program_options;
 using namespace tokenledger;
@@ -72,8 +73,9 @@ void RaiseOpenFilesLimit(size_t max_connections) {
 
 int main(int argc, char** argv) {
   std::string data_dir, listen, admin_token_file, log_level, tls_cert, tls_key, validator_token_file, resp_listen,
-      signing_key_file;
-  int max_lifetime_days = 0, threads = 0;
+      signing_key_file, webhook_secret_file, webhook_ca_file;
+  std::vector<std::string> webhook_urls;
+  int max_lifetime_days = 0, threads = 0, webhook_timeout = 0;
   size_t max_write_queue = 0, max_connections = 0, max_body_bytes = 0, max_header_bytes = 0;
   int read_timeout = 0, write_timeout = 0;
   bool skip_data_file_check = false;
@@ -97,7 +99,11 @@ int main(int argc, char** argv) {
       ("tls-cert", po::value(&tls_cert), "PEM certificate (chain) file: serve HTTPS instead of HTTP (needs --tls-key)")
       ("tls-key", po::value(&tls_key), "PEM private key file for --tls-cert")
       ("validator-token-file", po::value(&validator_token_file), "file holding a secret the validation endpoints then require: X-Validator-Token or Authorization: Bearer on /v1/validate and /v1/introspect, X-Validator-Token on /v1/auth, AUTH on the RESP port (default: they are open)")
-      ("resp-listen", po::value(&resp_listen), "HOST:PORT for the Redis-protocol (RESP2) validation port: PING, VALIDATE, AUTH, QUIT (default: off)");
+      ("resp-listen", po::value(&resp_listen), "HOST:PORT for the Redis-protocol (RESP2) validation port: PING, VALIDATE, AUTH, QUIT (default: off)")
+      ("webhook-url", po::value(&webhook_urls)->composing(), "http(s) URL to POST a signed JSON notification to when a token is revoked, expires, or enters 30, 7 or 1 day(s) before expiry; retried with backoff until it answers 2xx; give it again for more receivers (default: none)")
+      ("webhook-secret-file", po::value(&webhook_secret_file), "file holding the key of the webhooks' HMAC-SHA256 signature (X-Tokenledger-Signature); created with mode 0600 and a fresh secret if missing (default DATA_DIR/webhook.secret)")
+      ("webhook-ca-file", po::value(&webhook_ca_file), "PEM CA certificates to trust for https webhook receivers, besides the system's")
+      ("webhook-timeout", po::value(&webhook_timeout)->default_value(10), "seconds each webhook attempt may take: connect, send and answer (1-300)");
   po::variables_map vm;
   try {
     po::store(po::parse_command_line(argc, argv, options), vm);
@@ -127,6 +133,16 @@ int main(int argc, char** argv) {
   if (max_connections < 1 || max_connections > 1000000) {
     std::cerr << "tokenledgerd: --max-connections must be 1-1000000\n";
     return 2;
+  }
+  if (webhook_timeout < 1 || webhook_timeout > 300) {
+    std::cerr << "tokenledgerd: --webhook-timeout must be 1-300\n";
+    return 2;
+  }
+  for (const std::string& url : webhook_urls) {
+    if (auto parsed = server::ParseWebhookUrl(url); !parsed.ok()) {
+      std::cerr << "tokenledgerd: " << parsed.status().message() << "\n";
+      return 2;
+    }
   }
   if (max_body_bytes < 1024 || max_body_bytes > 16 * 1024 * 1024) {
     std::cerr << "tokenledgerd: --max-body-bytes must be 1024-16777216\n";
@@ -214,6 +230,26 @@ int main(int argc, char** argv) {
   RaiseOpenFilesLimit(max_connections);
   server::AccessControl access(*admin_token, validator_token);
   server::ServerMetrics metrics(server::Router::RouteNames());
+  std::unique_ptr<server::Webhooks> webhooks;
+  if (!webhook_urls.empty()) {
+    if (webhook_secret_file.empty()) webhook_secret_file = data_dir + "/webhook.secret";
+    auto secret = core::LoadOrCreateSecretFile(webhook_secret_file, "tlwhk_", "webhook secret file");
+    if (!secret.ok()) {
+      std::cerr << "tokenledgerd: " << secret.status().message() << "\n";
+      return 1;
+    }
+    server::WebhookOptions webhook_options;
+    webhook_options.urls = webhook_urls;
+    webhook_options.secret = *secret;
+    webhook_options.ca_file = webhook_ca_file;
+    webhook_options.timeout = std::chrono::seconds(webhook_timeout);
+    auto started = server::Webhooks::Start(**ledger, metrics, std::move(webhook_options));
+    if (!started.ok()) {
+      std::cerr << "tokenledgerd: webhooks: " << started.status().message() << "\n";
+      return 1;
+    }
+    webhooks = std::move(started).value();
+  }
   server::Router router(**ledger, access, metrics);
   server::FrontEnd front_end(front_options, router, **ledger, access, metrics);
   auto addresses = front_end.Start();
@@ -225,6 +261,8 @@ int main(int argc, char** argv) {
   if (!addresses->resp_address.empty()) std::printf("tokenledgerd resp listening on %s\n", addresses->resp_address.c_str());
   std::fflush(stdout);
   front_end.Run();
+  // Undelivered notifications stay in the outbox for the next start.
+  if (webhooks) webhooks->Stop();
   (*ledger)->Stop();
   core::Log(core::LogLevel::kInfo, "stopped cleanly at seq " + std::to_string((*ledger)->head_seq()));
   return 0;

@@ -79,6 +79,13 @@ std::string ServerMetrics::Render(const projections::Ledger& ledger) const {
   core::AppendPrometheusHeader(out, "tokenledger_connections_timed_out_total", "counter",
                                "Connections closed because a request, an idle wait or a response overran its timeout.");
   core::AppendPrometheusSample(out, "tokenledger_connections_timed_out_total", "", connections_timed_out_.value());
+  core::AppendPrometheusHeader(out, "tokenledger_webhook_attempts_total", "counter",
+                               "Webhook delivery attempts: answered 2xx (delivered) or not (failed; retried with backoff).");
+  core::AppendPrometheusSample(out, "tokenledger_webhook_attempts_total", "result=\"delivered\"", webhooks_[0].value());
+  core::AppendPrometheusSample(out, "tokenledger_webhook_attempts_total", "result=\"failed\"", webhooks_[1].value());
+  core::AppendPrometheusHeader(out, "tokenledger_webhook_backlog", "gauge",
+                               "Webhook notifications not yet delivered to every receiver.");
+  core::AppendPrometheusSample(out, "tokenledger_webhook_backlog", "", webhook_backlog_.value());
   core::AppendPrometheusHeader(out, "tokenledger_ledger_head_seq", "gauge", "Sequence number of the last event.");
   core::AppendPrometheusSample(out, "tokenledger_ledger_head_seq", "", ledger.head_seq());
   core::AppendPrometheusHeader(out, "tokenledger_ledger_append_batches_total", "counter",

@@ -35,6 +35,10 @@ class ServerMetrics {
   // A connection closed because a request, idle wait or response overran its timeout.
   void CountConnectionTimedOut() { connections_timed_out_.Add(1); }
   std::uint64_t validations(Protocol protocol, projections::Validity result) const;
+  // An attempt to deliver a webhook: answered 2xx (delivered) or not (failed, retried).
+  void CountWebhook(bool delivered) { webhooks_[delivered ? 0 : 1].Add(1); }
+  // Notifications not yet delivered to every receiver.
+  void SetWebhookBacklog(std::uint64_t n) { webhook_backlog_.Set(static_cast<std::int64_t>(n)); }
 
   // The Prometheus text exposition (version 0.0.4) of everything, ledger figures included.
   std::string Render(const projections::Ledger& ledger) const;
@@ -54,6 +58,8 @@ class ServerMetrics {
   std::array<core::Gauge, 2> connections_;
   core::Counter connections_refused_;
   core::Counter connections_timed_out_;
+  std::array<core::Counter, 2> webhooks_;  // delivered, failed
+  core::Gauge webhook_backlog_;
 };
 
 }  // namespace tokenledger::server
