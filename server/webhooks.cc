@@ -29,11 +29,13 @@ constexpr size_t kEventsPerPass = 1000;
 constexpr size_t kNotificationsPerRead = 64;
 constexpr auto kIdleWake = std::chrono::seconds(1);
 
-// An expiry warning due at `at`: token `id` enters its `days`-day window then.
+// An expiry warning due at `at`: token `id` enters its `days`-day window then. One per active
+// token is queued (its next), 40 bytes with the id inline.
 struct Warning {
   core::Timestamp at = 0;
   int days = 0;
-  std::string id;
+  std::array<char, 24> id_chars{};  // "tok_" + 20 characters (core::IsWellFormedTokenId)
+  std::string_view id() const { return {id_chars.data(), id_chars.size()}; }
   bool operator>(const Warning& o) const { return at > o.at; }
 };
 
@@ -44,7 +46,11 @@ std::optional<Warning> NextWarning(std::string_view id, core::Timestamp created_
                                    core::Timestamp after) {
   for (int days : kWarningDays) {
     core::Timestamp at = expires_at - static_cast<core::Timestamp>(days) * 86400;
-    if (at > created_at && at > after) return Warning{at, days, std::string(id)};
+    if (at > created_at && at > after && id.size() == Warning{}.id_chars.size()) {
+      Warning w{at, days, {}};
+      std::copy(id.begin(), id.end(), w.id_chars.begin());
+      return w;
+    }
   }
   return std::nullopt;
 }
@@ -97,25 +103,20 @@ class Webhooks::Impl {
     auto loaded = outbox_.LoadProducer();
     if (!loaded.ok()) return loaded.status();
     core::Timestamp now = ledger_.clock().Now();
-    struct Active {
-      std::uint64_t created_seq;
-      core::Timestamp created_at, expires_at;
-      std::string id;
-    };
-    std::vector<Active> snapshot;
-    std::uint64_t applied = ledger_.ScanActive([&](const projections::TokenRecord& r) {
-      snapshot.push_back({r.created_seq, r.created_at, r.expires_at, r.id});
-    });
     bool first = !loaded->has_value();
-    state_ = first ? WebhookOutbox::ProducerState{applied, now, 1} : **loaded;
+    if (!first) state_ = **loaded;
+    std::uint64_t applied = ledger_.ScanActive([&](const projections::TokenRecord& r) {
+      // Warnings due up to warned_until were handled for the tokens the producer had seen; the
+      // ones created after its last saved position have had none yet. On the first start,
+      // only what comes due from now on.
+      core::Timestamp after = first ? std::max(r.created_at, now)
+                              : r.created_seq <= state_.ledger_seq ? std::max(r.created_at, state_.warned_until)
+                                                                   : r.created_at;
+      if (auto next = NextWarning(r.id, r.created_at, r.expires_at, after)) warnings_.push(std::move(*next));
+    });
+    if (first) state_ = WebhookOutbox::ProducerState{applied, now, 1};
     saved_ = state_;
     snapshot_seq_ = applied;
-    for (const Active& t : snapshot) {
-      // Tokens the producer had seen: their warnings up to warned_until are handled. Later ones
-      // (created after its last saved position) have had none yet.
-      core::Timestamp after = t.created_seq <= state_.ledger_seq ? std::max(t.created_at, state_.warned_until) : t.created_at;
-      if (auto next = NextWarning(t.id, t.created_at, t.expires_at, after)) warnings_.push(std::move(*next));
-    }
     if (first) {
       core::Status saved = outbox_.Append({}, state_);
       if (!saved.ok()) return saved;
@@ -233,11 +234,11 @@ class Webhooks::Impl {
     while (!warnings_.empty() && warnings_.top().at <= now) {
       Warning w = warnings_.top();
       warnings_.pop();
-      auto token = ledger_.Find(w.id);
+      auto token = ledger_.Find(w.id());
       if (!token || projections::StatusAt(*token, w.at) != events::TokenStatus::kActive) continue;
       bodies.push_back(Body(state_.next + bodies.size(), "token.expiring", w.at, *token,
                             json::object{{"days_left", w.days}}));
-      if (auto next = NextWarning(w.id, token->created_at, token->expires_at, w.at)) warnings_.push(std::move(*next));
+      if (auto next = NextWarning(w.id(), token->created_at, token->expires_at, w.at)) warnings_.push(*next);
     }
   }
 

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #define BOOST_TEST_MODULE core
 #include <boost/test/unit_test.hpp>
 #include <fstream>
@@ -104,6 +106,14 @@ BOOST_AUTO_TEST_CASE(sha256_known_answers) {
   std::string joined(32, '\0');
   joined += "abc";
   BOOST_TEST(ToHex(Sha256Chained(zero, "abc")) == ToHex(Sha256(joined)));
+}
+
+BOOST_AUTO_TEST_CASE(hmac_sha256_known_answers) {
+  // RFC 4231, test cases 2 and 6 (a key longer than the block).
+  BOOST_TEST(ToHex(HmacSha256("Jefe", "what do ya want for nothing?")) ==
+             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  BOOST_TEST(ToHex(HmacSha256(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")) ==
+             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 BOOST_AUTO_TEST_CASE(constant_time_equals) {
@@ -222,6 +232,24 @@ BOOST_AUTO_TEST_CASE(trims_surrounding_whitespace_and_rejects_empty_or_missing) 
   BOOST_TEST(missing.status().code() == StatusCode::kIoError);
   auto secret_in_message = ReadSecretFile(write("secret", "   "));
   BOOST_TEST(secret_in_message.status().message().find("tladm") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(load_or_create_makes_a_private_secret_once_and_keeps_it) {
+  tokenledger::testing::TempDir dir;
+  std::string path = dir.Sub("webhook.secret");
+  auto made = LoadOrCreateSecretFile(path, "tlwhk_", "webhook secret file");
+  BOOST_REQUIRE(made.ok());
+  BOOST_TEST(made->rfind("tlwhk_", 0) == 0u);
+  BOOST_TEST(made->size() == 6u + 43u);
+  struct stat st {};
+  BOOST_REQUIRE(::stat(path.c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 0777) == 0600u);
+  BOOST_TEST(*LoadOrCreateSecretFile(path, "tlwhk_", "webhook secret file") == *made);  // kept
+  std::ofstream(dir.Sub("given")) << "my-own-key\n";
+  BOOST_TEST(*LoadOrCreateSecretFile(dir.Sub("given"), "tlwhk_", "webhook secret file") == "my-own-key");
+  auto unreadable = LoadOrCreateSecretFile(dir.Sub("no/such/dir/key"), "tlwhk_", "webhook secret file");
+  BOOST_TEST(unreadable.status().code() == StatusCode::kIoError);
+  BOOST_TEST(unreadable.status().message().find("webhook secret file") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,6 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 #include <boost/json.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -120,6 +124,39 @@ struct Running {
     return boost::json::parse(r.body).at("active").as_bool();
   }
 };
+
+// A self-signed certificate for 127.0.0.1 (subject and IP SAN), P-256 key, valid one day.
+inline void WriteSelfSignedCertificate(const std::string& cert_path, const std::string& key_path) {
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  BOOST_REQUIRE(key != nullptr);
+  X509* cert = X509_new();
+  X509_set_version(cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert), static_cast<long>(std::time(nullptr)));
+  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
+  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
+  X509_set_pubkey(cert, key);
+  X509_NAME* name = X509_get_subject_name(cert);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("127.0.0.1"), -1, -1, 0);
+  X509_set_issuer_name(cert, name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+  X509_EXTENSION* san = X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
+  BOOST_REQUIRE(san != nullptr);
+  X509_add_ext(cert, san, -1);
+  X509_EXTENSION_free(san);
+  BOOST_REQUIRE(X509_sign(cert, key, EVP_sha256()) > 0);
+  FILE* f = std::fopen(cert_path.c_str(), "w");
+  BOOST_REQUIRE(f != nullptr);
+  PEM_write_X509(f, cert);
+  std::fclose(f);
+  f = std::fopen(key_path.c_str(), "w");
+  BOOST_REQUIRE(f != nullptr);
+  PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  X509_free(cert);
+  EVP_PKEY_free(key);
+}
 
 // The value of an unlabelled sample in a Prometheus text exposition, or -1.
 inline double MetricValue(const std::string& exposition, const std::string& name) {

@@ -1,11 +1,13 @@
-// A real HTTP server the webhook tests start on 127.0.0.1 (port 0) to receive tokenledgerd's
-// webhooks: it records every request and answers 200, or a chosen status to make the sender
-// retry. Beast, on its own thread.
+// A real HTTP (or HTTPS) server the webhook tests start on 127.0.0.1 (port 0) to receive
+// tokenledgerd's webhooks: it records every request and answers 200, or a chosen status to make
+// the sender retry. Beast, on its own thread.
 #pragma once
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <optional>
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -28,7 +30,14 @@ class WebhookReceiver {
     boost::json::object Json() const { return boost::json::parse(body).as_object(); }
   };
 
-  WebhookReceiver() : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+  // With cert_file and key_file (PEM): HTTPS.
+  explicit WebhookReceiver(const std::string& cert_file = "", const std::string& key_file = "")
+      : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    if (!cert_file.empty()) {
+      tls_.emplace(boost::asio::ssl::context::tls_server);
+      tls_->use_certificate_chain_file(cert_file);
+      tls_->use_private_key_file(key_file, boost::asio::ssl::context::pem);
+    }
     boost::asio::co_spawn(ioc_, Accept(), boost::asio::detached);
     thread_ = std::thread([this] { ioc_.run(); });
   }
@@ -38,7 +47,8 @@ class WebhookReceiver {
   }
 
   std::string url(const std::string& path = "/hooks/tokens") const {
-    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + path;
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) +
+           path;
   }
 
   // The next n requests are answered `status` (n < 0: every request until changed again).
@@ -80,11 +90,25 @@ class WebhookReceiver {
       boost::system::error_code ec;
       auto socket = co_await acceptor_.async_accept(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
       if (ec) co_return;
-      boost::asio::co_spawn(ioc_, Serve(std::move(socket)), boost::asio::detached);
+      if (tls_) {
+        boost::beast::ssl_stream<boost::asio::ip::tcp::socket> stream(std::move(socket), *tls_);
+        boost::asio::co_spawn(ioc_, Handshake(std::move(stream)), boost::asio::detached);
+      } else {
+        boost::asio::co_spawn(ioc_, Serve(std::move(socket)), boost::asio::detached);
+      }
     }
   }
 
-  boost::asio::awaitable<void> Serve(boost::asio::ip::tcp::socket socket) {
+  boost::asio::awaitable<void> Handshake(boost::beast::ssl_stream<boost::asio::ip::tcp::socket> stream) {
+    boost::system::error_code ec;
+    co_await stream.async_handshake(boost::asio::ssl::stream_base::server,
+                                    boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    if (ec) co_return;
+    co_await Serve(std::move(stream));
+  }
+
+  template <class Stream>
+  boost::asio::awaitable<void> Serve(Stream socket) {
     namespace http = boost::beast::http;
     boost::beast::flat_buffer buffer;
     for (;;) {
@@ -122,6 +146,7 @@ class WebhookReceiver {
   }
 
   boost::asio::io_context ioc_;
+  std::optional<boost::asio::ssl::context> tls_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::thread thread_;
   mutable std::mutex mutex_;

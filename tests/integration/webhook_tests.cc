@@ -171,6 +171,25 @@ BOOST_AUTO_TEST_CASE(a_token_entering_7_or_1_day_before_expiry_is_announced_once
   BOOST_TEST(About(all, "token.expiring", S(week, "id")).size() == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(https_receivers_are_verified_against_the_given_ca) {
+  TempDir certs;
+  std::string cert = certs.Sub("cert.pem"), key = certs.Sub("key.pem");
+  WriteSelfSignedCertificate(cert, key);
+  WebhookReceiver trusted(cert, key), untrusted(cert, key);
+  // One receiver whose certificate the server trusts through --webhook-ca-file; the same
+  // certificate on a URL naming "localhost" does not match its name (127.0.0.1): refused.
+  std::string mismatched = untrusted.url();
+  mismatched.replace(mismatched.find("127.0.0.1"), 9, "localhost");
+  Running s({"--webhook-url", trusted.url(), "--webhook-url", mismatched, "--webhook-ca-file", cert});
+  json::object t = s.Create("acme", "tls");
+  BOOST_REQUIRE_EQUAL(s.Call("DELETE", "/v1/namespaces/acme/tokens/" + S(t, "id")).status, 200);
+  BOOST_REQUIRE(trusted.WaitForDelivered(1, 15s));
+  BOOST_TEST(S(trusted.delivered()[0].Json(), "type") == "token.revoked");
+  std::this_thread::sleep_for(1500ms);
+  BOOST_TEST(untrusted.requests().empty());  // the TLS handshake failed: nothing was sent
+  BOOST_TEST(ReadFile(s.log).find("TLS handshake with localhost") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(bad_webhook_flags_are_usage_errors) {
   TempDir dir;
   std::string base = kBin + "/tokenledgerd --data-dir " + dir.Sub("d") + " --listen 127.0.0.1:0 ";
