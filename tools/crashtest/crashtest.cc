@@ -62,10 +62,13 @@ struct Token {
 };
 
 // A revoke request: its ids, the actor that tags its events, and whether it was acknowledged.
+// A rotation is one too (its old token's revocation), whose append also creates the successor
+// under the same actor.
 struct RevokeOp {
   std::string actor;
   std::vector<std::string> ids;
   bool acknowledged = false;
+  bool rotation = false;
 };
 
 // What the clients were told, shared by the client threads of all cycles.
@@ -98,8 +101,8 @@ class Acknowledged {
 };
 
 struct Counters {
-  std::atomic<long> creates{0}, revokes{0}, batch_revokes{0}, leaked_revokes{0}, validations{0}, unanswered{0},
-      violations{0};
+  std::atomic<long> creates{0}, revokes{0}, batch_revokes{0}, leaked_revokes{0}, rotations{0}, validations{0},
+      unanswered{0}, violations{0};
 };
 
 // Prints the first violations (enough to debug; a lost log could otherwise print thousands).
@@ -138,6 +141,7 @@ class Client {
                    : pick < 67 ? RevokeOne(1, false)
                    : pick < 77 ? RevokeOne(2 + pick % 9, false)
                    : pick < 80 ? RevokeOne(1 + pick % 3, true)
+                   : pick < 84 ? RotateOne()
                                : ValidateOne();
       if (!alive) return;  // the server is gone: this cycle's load is over
     }
@@ -207,6 +211,34 @@ class Client {
     return answered ? true : Unanswered();
   }
 
+  // Rotates one of this client's tokens without grace: one append creates its successor and
+  // revokes it, both tagged with this request's actor.
+  bool RotateOne() {
+    if (mine_.empty()) return CreateOne();
+    std::string tag = tag_ + "-op" + std::to_string(ops_++) + "-rotate";
+    size_t at = std::uniform_int_distribution<size_t>(0, mine_.size() - 1)(rng_);
+    Token old = std::move(mine_[at]);
+    mine_.erase(mine_.begin() + static_cast<long>(at));
+    RevokeOp op{tag, {old.id}, false, true};
+    auto r = client_->Request("POST", "/v1/namespaces/crash/tokens/" + old.id + "/rotate", "{}", Headers(admin_, tag));
+    if (r.ok() && r->status == 201) {
+      auto body = json::parse(r->body).as_object();
+      Token successor{std::string(body.at("id").as_string()), std::string(body.at("token").as_string())};
+      if (std::string(body.at("rotated_from").as_string()) != old.id)
+        Violation(counters_, tag + ": the successor's rotated_from is " + json::serialize(body.at("rotated_from")));
+      acked_.AddToken(successor);
+      mine_.push_back(std::move(successor));
+      op.acknowledged = true;
+      ++counters_.rotations;
+      if (revoked_probe_.size() < 256) revoked_probe_.push_back(std::move(old));
+    } else if (r.ok()) {
+      Unexpected("rotate", r->status, r->body);
+    }
+    bool answered = r.ok();
+    acked_.AddRevoke(std::move(op));
+    return answered ? true : Unanswered();
+  }
+
   // Validates one of this client's tokens, or one whose revocation was acknowledged: that one
   // must never be active again.
   bool ValidateOne() {
@@ -249,6 +281,7 @@ struct LogView {
   std::set<std::string> created;
   std::map<std::string, std::string> revoked_by;  // token id -> actor of its revocation
   std::map<std::string, size_t> revocations_by_actor;
+  std::map<std::string, size_t> creations_by_actor;
 };
 
 bool ReadLog(core::HttpClient& client, const std::string& admin, LogView& log, std::string& error) {
@@ -274,7 +307,10 @@ bool ReadLog(core::HttpClient& client, const std::string& admin, LogView& log, s
       }
       after = seq;
       std::string type(event.at("type").as_string()), id(event.at("token_id").as_string());
-      if (type == "token.created") log.created.insert(id);
+      if (type == "token.created") {
+        log.created.insert(id);
+        ++log.creations_by_actor[std::string(event.at("actor").as_string())];
+      }
       if (type == "token.revoked") {
         std::string actor(event.at("actor").as_string());
         log.revoked_by[id] = actor;
@@ -296,10 +332,11 @@ class CrashTest {
     for (int cycle = 1; cycle <= options_.cycles; ++cycle) {
       if (!Cycle(cycle, data)) return 2;
       std::printf("cycle %d/%d: %ld creates, %ld revokes, %ld batch revokes, %ld leaked-token revokes, "
-                  "%ld validations acknowledged; "
+                  "%ld rotations, %ld validations acknowledged; "
                   "%ld requests cut by the kill; %d kills while starting; %llu events checked; violations %ld\n",
                   cycle, options_.cycles, counters_.creates.load(), counters_.revokes.load(),
-                  counters_.batch_revokes.load(), counters_.leaked_revokes.load(), counters_.validations.load(),
+                  counters_.batch_revokes.load(), counters_.leaked_revokes.load(), counters_.rotations.load(),
+                  counters_.validations.load(),
                   counters_.unanswered.load(),
                   start_kills_, static_cast<unsigned long long>(events_checked_), counters_.violations.load());
       std::fflush(stdout);
@@ -389,6 +426,11 @@ class CrashTest {
       if (!op.acknowledged && found != 0 && found != op.ids.size())
         Violation(counters_, "unacknowledged revoke " + op.actor + " is half applied: " + std::to_string(found) +
                                  " of " + std::to_string(op.ids.size()));
+      // A rotation's successor exists exactly when the old token's revocation does.
+      size_t created = op.rotation && log.creations_by_actor.contains(op.actor) ? log.creations_by_actor[op.actor] : 0;
+      if (op.rotation && created != found)
+        Violation(counters_, "rotation " + op.actor + " is half applied: " + std::to_string(created) +
+                                 " successor(s), " + std::to_string(found) + " revocation(s)");
     }
     auto revoked = acked_.revoked();
     for (const auto& [id, secret] : tokens)
