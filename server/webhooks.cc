@@ -208,20 +208,23 @@ class Webhooks::Impl {
     core::Status failure = core::Status::Ok();
     core::Status scanned = ledger_.event_store().Scan(state_.ledger_seq + 1, [&](const events::Event& e) {
       const std::string& id = events::TokenIdOf(e.payload);
-      auto token = ledger_.Find(id);
-      if (!token) {
-        failure = core::Status::Internal("webhooks: event " + std::to_string(e.seq) + " names an unknown token");
-        return false;
-      }
-      std::uint64_t number = state_.next + bodies.size();
       if (const auto* created = std::get_if<events::TokenCreated>(&e.payload)) {
         if (e.seq > snapshot_seq_)
-          if (auto next = NextWarning(id, e.recorded_at, created->expires_at, e.recorded_at)) warnings_.push(std::move(*next));
-      } else if (const auto* revoked = std::get_if<events::TokenRevoked>(&e.payload)) {
-        bodies.push_back(Body(number, "token.revoked", e.recorded_at, *token,
-                              json::object{{"seq", e.seq}, {"actor", e.actor}, {"reason", revoked->reason}}));
-      } else if (std::holds_alternative<events::TokenExpired>(e.payload)) {
-        bodies.push_back(Body(number, "token.expired", token->expires_at, *token, json::object{{"seq", e.seq}}));
+          if (auto next = NextWarning(id, e.recorded_at, created->expires_at, e.recorded_at)) warnings_.push(*next);
+      } else if (!std::holds_alternative<events::TokenRotated>(e.payload)) {
+        // Revoked or expired: the token was created by an earlier append, so the table has it.
+        auto token = ledger_.Find(id);
+        if (!token) {
+          failure = core::Status::Internal("webhooks: event " + std::to_string(e.seq) + " names an unknown token");
+          return false;
+        }
+        std::uint64_t number = state_.next + bodies.size();
+        if (const auto* revoked = std::get_if<events::TokenRevoked>(&e.payload)) {
+          bodies.push_back(Body(number, "token.revoked", e.recorded_at, *token,
+                                json::object{{"seq", e.seq}, {"actor", e.actor}, {"reason", revoked->reason}}));
+        } else {
+          bodies.push_back(Body(number, "token.expired", token->expires_at, *token, json::object{{"seq", e.seq}}));
+        }
       }
       state_.ledger_seq = e.seq;
       return ++seen < kEventsPerPass;
@@ -246,7 +249,7 @@ class Webhooks::Impl {
     while (!stopping()) {
       std::vector<std::string> bodies;
       core::Status followed = FollowLedger(bodies);
-      if (!followed.ok()) core::Log(core::LogLevel::kError, followed.ToString());
+      if (!followed.ok()) core::Log(core::LogLevel::kError, followed.ToString() + "; retrying in a second");
       core::Timestamp now = ledger_.clock().Now();
       DueWarnings(now, bodies);
       std::uint64_t saved_seq = saved_.ledger_seq;
@@ -274,6 +277,10 @@ class Webhooks::Impl {
       metrics_.SetWebhookBacklog(state_.next - 1 - least);
       if (least > trimmed_) {
         if (outbox_.Trim(least).ok()) trimmed_ = least;
+      }
+      if (!followed.ok()) {
+        producer_wake_->WaitUntil(std::chrono::steady_clock::now() + kIdleWake);
+        continue;
       }
       if (state_.ledger_seq < ledger_.head_seq()) continue;  // more events already waiting
       // Sleep until the next event (the ledger calls back), the next warning or a second.
