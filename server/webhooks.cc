@@ -232,13 +232,15 @@ class Webhooks::Impl {
     return scanned.ok() ? failure : scanned;
   }
 
-  // Emits the warnings due by now whose token is still active then.
+  // Emits the warnings due by now whose token is still active.
   void DueWarnings(core::Timestamp now, std::vector<std::string>& bodies) {
     while (!warnings_.empty() && warnings_.top().at <= now) {
       Warning w = warnings_.top();
       warnings_.pop();
       auto token = ledger_.Find(w.id());
-      if (!token || projections::StatusAt(*token, w.at) != events::TokenStatus::kActive) continue;
+      // Only about a token still active: one revoked or expired meanwhile (the server was down
+      // past its expiry, say) has had its own notification instead.
+      if (!token || projections::StatusAt(*token, now) != events::TokenStatus::kActive) continue;
       bodies.push_back(Body(state_.next + bodies.size(), "token.expiring", w.at, *token,
                             json::object{{"days_left", w.days}}));
       if (auto next = NextWarning(w.id(), token->created_at, token->expires_at, w.at)) warnings_.push(*next);

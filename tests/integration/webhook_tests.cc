@@ -9,7 +9,7 @@
 #include "core/time_format.h"
 #include "server/webhooks.h"
 #include "tests/integration/harness.h"
-#include "tests/integration/webhook_receiver.h"
+#include "tests/webhook_receiver.h"
 
 using namespace tokenledger;
 using namespace tokenledger::testing;

@@ -1,12 +1,17 @@
-// The webhooks' pieces on their own: receiver URLs, the signature, and the outbox on a real
-// RocksDB (positions, order, trimming, reopening).
+// The webhooks' pieces on their own (receiver URLs, the signature, the outbox on a real RocksDB),
+// then the producer and senders in this process against a real receiver on loopback.
 #include <boost/test/unit_test.hpp>
+#include <functional>
+#include <future>
+#include <set>
+#include <thread>
 
 #include "core/digest.h"
 #include "events/storage.h"
 #include "server/webhook_outbox.h"
 #include "server/webhooks.h"
 #include "tests/test_util.h"
+#include "tests/webhook_receiver.h"
 
 using namespace tokenledger;
 using namespace tokenledger::server;
@@ -79,6 +84,108 @@ BOOST_AUTO_TEST_CASE(the_outbox_keeps_order_positions_and_trims) {
   BOOST_TEST(**outbox.LoadDelivered("http://a/") == 2u);
   BOOST_TEST(**outbox.LoadDelivered("http://b/") == 3u);
   BOOST_TEST(outbox.Read(2, 10)->size() == 2u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The producer and senders in this process (so the TSan build checks their threads), on a
+// ledger whose clock the test moves: every warning window, and nothing twice.
+BOOST_AUTO_TEST_SUITE(webhooks_in_process)
+
+namespace {
+
+constexpr core::Timestamp kNow = 1796412188;  // 2026-12-04T19:23:08Z
+
+// Polls cond for up to 10 s.
+bool WaitUntil(const std::function<bool()>& cond) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+struct Setup {
+  TempDir dir;
+  core::FakeClock clock{kNow};
+  std::unique_ptr<projections::Ledger> ledger = Open();
+  ServerMetrics metrics{std::vector<std::string_view>{}};
+  tokenledger::testing::WebhookReceiver receiver;
+
+  std::unique_ptr<projections::Ledger> Open() {
+    auto l = projections::Ledger::Open({dir.path(), projections::kDefaultMaxLifetimeDays, &clock});
+    BOOST_REQUIRE(l.ok());
+    return std::move(l).value();
+  }
+  std::unique_ptr<Webhooks> Start() {
+    WebhookOptions options;
+    options.urls = {receiver.url()};
+    options.secret = "tlwhk_test";
+    options.first_retry = std::chrono::milliseconds(50);
+    auto w = Webhooks::Start(*ledger, metrics, options);
+    BOOST_REQUIRE_MESSAGE(w.ok(), w.status().ToString());
+    return std::move(w).value();
+  }
+  projections::CreatedToken Create(std::optional<core::Timestamp> expires_at) {
+    std::promise<core::Result<projections::CreatedToken>> done;
+    ledger->Create({"acme", "t", expires_at, "tester"}, [&](auto r) { done.set_value(std::move(r)); });
+    auto r = done.get_future().get();
+    BOOST_REQUIRE(r.ok());
+    return std::move(r).value();
+  }
+  // The days_left of every token.expiring about id, in order.
+  std::vector<std::int64_t> Warnings(const std::string& id) {
+    std::vector<std::int64_t> days;
+    for (const auto& r : receiver.delivered()) {
+      auto o = r.Json();
+      if (o.at("type").as_string() == "token.expiring" && o.at("token").at("id").as_string() == id)
+        days.push_back(o.at("days_left").as_int64());
+    }
+    return days;
+  }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(each_window_is_announced_once_as_time_passes_and_across_a_restart) {
+  Setup s;
+  auto webhooks = s.Start();
+  auto year = s.Create(std::nullopt);                 // warned at 30, 7 and 1 days
+  auto short_lived = s.Create(kNow + 10 * 86400);     // born inside 30 days: warned at 7 and 1
+  auto revoked = s.Create(kNow + 40 * 86400);         // revoked first: never warned
+  std::promise<void> done;
+  s.ledger->Revoke({"acme", {revoked.record.id}, "", "tester"}, [&](auto) { done.set_value(); });
+  done.get_future().get();
+  BOOST_REQUIRE(s.receiver.WaitForDelivered(1, std::chrono::seconds(10)));  // the revocation
+
+  // Moves the clock to t and waits until id's warnings are `days`.
+  auto advance_to = [&](core::Timestamp t, const std::string& id, std::vector<std::int64_t> days) {
+    s.clock.Set(t);
+    bool got = WaitUntil([&] { return s.Warnings(id) == days; });
+    BOOST_REQUIRE_MESSAGE(got, "at " << t << " " << id << " has " << s.Warnings(id).size() << " warnings");
+  };
+  advance_to(kNow + 3 * 86400, short_lived.record.id, {7});  // short_lived enters its 7-day window
+  advance_to(kNow + 9 * 86400, short_lived.record.id, {7, 1});
+  // Months later: short_lived expired (notified as such), year enters its 30-day window.
+  advance_to(year.record.expires_at - 30 * 86400, year.record.id, {30});
+  BOOST_TEST(WaitUntil([&] {
+    for (const auto& r : s.receiver.delivered())
+      if (r.Json().at("type").as_string() == "token.expired") return true;
+    return false;
+  }));
+  // Stopped and started again (as a restart does): nothing repeated, and the next windows come.
+  webhooks->Stop();
+  webhooks = s.Start();
+  advance_to(year.record.expires_at - 7 * 86400, year.record.id, {30, 7});
+  advance_to(year.record.expires_at - 86400 + 1, year.record.id, {30, 7, 1});
+  BOOST_TEST(s.Warnings(revoked.record.id).empty());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The revocation, short_lived's expiry and the five warnings: each once.
+  std::vector<std::string> deliveries;
+  for (const auto& r : s.receiver.delivered()) deliveries.push_back(r.headers.at("x-tokenledger-delivery"));
+  BOOST_TEST(deliveries.size() == 7u);
+  BOOST_TEST(std::set<std::string>(deliveries.begin(), deliveries.end()).size() == deliveries.size());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
