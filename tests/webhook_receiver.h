@@ -7,7 +7,9 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <memory>
 #include <optional>
+#include <type_traits>
 #include <boost/json.hpp>
 #include <chrono>
 #include <condition_variable>
@@ -38,7 +40,7 @@ class WebhookReceiver {
       tls_->use_certificate_chain_file(cert_file);
       tls_->use_private_key_file(key_file, boost::asio::ssl::context::pem);
     }
-    boost::asio::co_spawn(ioc_, Accept(), boost::asio::detached);
+    Accept();
     thread_ = std::thread([this] { ioc_.run(); });
   }
   ~WebhookReceiver() {
@@ -85,64 +87,86 @@ class WebhookReceiver {
   }
 
  private:
-  boost::asio::awaitable<void> Accept() {
-    for (;;) {
-      boost::system::error_code ec;
-      auto socket = co_await acceptor_.async_accept(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-      if (ec) co_return;
-      if (tls_) {
-        boost::beast::ssl_stream<boost::asio::ip::tcp::socket> stream(std::move(socket), *tls_);
-        boost::asio::co_spawn(ioc_, Handshake(std::move(stream)), boost::asio::detached);
-      } else {
-        boost::asio::co_spawn(ioc_, Serve(std::move(socket)), boost::asio::detached);
-      }
-    }
-  }
-
-  boost::asio::awaitable<void> Handshake(boost::beast::ssl_stream<boost::asio::ip::tcp::socket> stream) {
-    boost::system::error_code ec;
-    co_await stream.async_handshake(boost::asio::ssl::stream_base::server,
-                                    boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-    if (ec) co_return;
-    co_await Serve(std::move(stream));
-  }
-
+  // One connection: (TLS handshake,) then requests answered in turn while kept alive. Plain
+  // callbacks, not coroutines: clang 14 cannot build coroutines with the fuzz build's coverage.
   template <class Stream>
-  boost::asio::awaitable<void> Serve(Stream socket) {
-    namespace http = boost::beast::http;
-    boost::beast::flat_buffer buffer;
-    for (;;) {
-      boost::system::error_code ec;
-      http::request<http::string_body> req;
-      co_await http::async_read(socket, buffer, req, boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-      if (ec) co_return;
-      Request got;
-      got.target = std::string(req.target());
-      for (const auto& field : req) {
-        std::string name(field.name_string());
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        got.headers[name] = std::string(field.value());
+  class Session : public std::enable_shared_from_this<Session<Stream>> {
+   public:
+    Session(Stream stream, WebhookReceiver& owner) : stream_(std::move(stream)), owner_(owner) {}
+    void Start() {
+      if constexpr (std::is_same_v<Stream, boost::asio::ip::tcp::socket>) {
+        Read();
+      } else {
+        stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                                [self = this->shared_from_this()](boost::system::error_code ec) {
+                                  if (!ec) self->Read();
+                                });
       }
-      got.body = req.body();
-      int status = 200;
-      {
-        std::lock_guard lock(mutex_);
-        if (fail_left_ != 0) {
-          status = fail_status_;
-          if (fail_left_ > 0) --fail_left_;
-        }
-        got.answered = status;
-        requests_.push_back(std::move(got));
-      }
-      changed_.notify_all();
-      http::response<http::string_body> res(static_cast<http::status>(status), req.version());
-      res.set(http::field::content_type, "text/plain");
-      res.body() = status == 200 ? "ok" : "try later";
-      res.keep_alive(req.keep_alive());
-      res.prepare_payload();
-      co_await http::async_write(socket, res, boost::asio::redirect_error(boost::asio::use_awaitable, ec));
-      if (ec || !req.keep_alive()) co_return;
     }
+
+   private:
+    void Read() {
+      request_ = {};
+      boost::beast::http::async_read(stream_, buffer_, request_,
+                                     [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+                                       if (!ec) self->Respond();
+                                     });
+    }
+    void Respond() {
+      namespace http = boost::beast::http;
+      int status = owner_.Record(request_);
+      response_ = http::response<http::string_body>(static_cast<http::status>(status), request_.version());
+      response_.set(http::field::content_type, "text/plain");
+      response_.body() = status == 200 ? "ok" : "try later";
+      response_.keep_alive(request_.keep_alive());
+      response_.prepare_payload();
+      http::async_write(stream_, response_, [self = this->shared_from_this()](boost::system::error_code ec, size_t) {
+        if (!ec && self->request_.keep_alive()) self->Read();
+      });
+    }
+
+    Stream stream_;
+    WebhookReceiver& owner_;
+    boost::beast::flat_buffer buffer_;
+    boost::beast::http::request<boost::beast::http::string_body> request_;
+    boost::beast::http::response<boost::beast::http::string_body> response_;
+  };
+
+  void Accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, boost::asio::ip::tcp::socket socket) {
+      if (ec) return;
+      if (tls_) {
+        using TlsStream = boost::beast::ssl_stream<boost::asio::ip::tcp::socket>;
+        std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *tls_), *this)->Start();
+      } else {
+        std::make_shared<Session<boost::asio::ip::tcp::socket>>(std::move(socket), *this)->Start();
+      }
+      Accept();
+    });
+  }
+
+  // Records a request; returns the status to answer.
+  int Record(const boost::beast::http::request<boost::beast::http::string_body>& req) {
+    Request got;
+    got.target = std::string(req.target());
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      got.headers[name] = std::string(field.value());
+    }
+    got.body = req.body();
+    int status = 200;
+    {
+      std::lock_guard lock(mutex_);
+      if (fail_left_ != 0) {
+        status = fail_status_;
+        if (fail_left_ > 0) --fail_left_;
+      }
+      got.answered = status;
+      requests_.push_back(std::move(got));
+    }
+    changed_.notify_all();
+    return status;
   }
 
   boost::asio::io_context ioc_;
