@@ -6,8 +6,6 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
-#include <cstring>
-#include <fstream>
 #include <mutex>
 #include <queue>
 #include <random>
