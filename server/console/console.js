@@ -248,6 +248,15 @@ function renderTokens() {
     history.setAttribute("aria-label", "History of " + t.name);
     history.addEventListener("click", () => showHistory(t));
     actions.appendChild(history);
+    if (t.status === "active" && !t.rotated_to) {
+      const rotate = document.createElement("button");
+      rotate.type = "button";
+      rotate.className = "link";
+      rotate.textContent = "Rotate";
+      rotate.setAttribute("aria-label", "Rotate " + t.name);
+      rotate.addEventListener("click", () => askRotate(t));
+      actions.appendChild(rotate);
+    }
     tr.appendChild(actions);
     rows.push(tr);
   }
@@ -327,8 +336,34 @@ async function copySecret() {
 function closeSecret() {
   $("secret-value").value = "";  // gone from the page once the dialog closes
   $("secret-dialog").close();
-  notice("The token was created. Its secret is no longer shown anywhere.");
+  notice("The new token is in the list. Its secret is no longer shown anywhere.");
   loadTokens(true);
+}
+
+// ---- rotate ---------------------------------------------------------------------------------
+
+let rotating = null;  // the token the rotate dialog is about
+
+function askRotate(t) {
+  rotating = t;
+  $("rotate-name").textContent = t.name + " (" + t.id + ")";
+  $("rotate-grace").value = "0";
+  $("rotate-dialog").showModal();
+  $("rotate-cancel").focus();
+}
+
+async function confirmRotate() {
+  const t = rotating;
+  const grace = Number($("rotate-grace").value);
+  $("rotate-dialog").close();
+  let created;
+  try {
+    created = await api("POST", tokensPath() + "/" + encodeURIComponent(t.id) + "/rotate", { grace_seconds: grace });
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  showSecret(created);
 }
 
 // ---- revoke ---------------------------------------------------------------------------------
@@ -433,6 +468,8 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     closeSecret();
   });
+  $("rotate-cancel").addEventListener("click", () => $("rotate-dialog").close());
+  $("rotate-confirm").addEventListener("click", confirmRotate);
   $("revoke-selected").addEventListener("click", askRevoke);
   $("revoke-cancel").addEventListener("click", () => $("revoke-dialog").close());
   $("revoke-confirm").addEventListener("click", confirmRevoke);

@@ -196,6 +196,28 @@ try {
   await history.locator("li").nth(1).waitFor();
   await page.screenshot({ path: join(artifacts, "console.png") });
 
+  // Rotate staging-preview without grace: the new secret is shown once and works, the old one
+  // is refused at once, and the successor says what it replaces.
+  const staging = page.locator("#tokens tbody tr", { hasText: "staging-preview" });
+  const oldId = created.id;
+  await page.getByRole("button", { name: "Rotate staging-preview" }).click();
+  const rotateDialog = page.locator("#rotate-dialog");
+  await rotateDialog.waitFor({ state: "visible" });
+  check((await rotateDialog.innerText()).includes("stops working at the end of the grace period"),
+        "the rotate dialog explains what happens to the old token");
+  await page.getByLabel("Old token keeps working for").selectOption("0");
+  await rotateDialog.getByRole("button", { name: "Rotate" }).click();
+  await page.locator("#secret-dialog").waitFor({ state: "visible" });
+  const rotatedSecret = await page.locator("#secret-value").inputValue();
+  await page.getByRole("button", { name: "I have copied it" }).click();
+  const fresh = await (await fetch(url + "/v1/validate", { method: "POST", body: JSON.stringify({ token: rotatedSecret }) })).json();
+  check(fresh.active === true && fresh.token_id !== oldId, "the rotated-in secret validates");
+  const oldToken = (await api(url, admin, "GET", "/v1/namespaces/acme%2Fprod/tokens/" + oldId)).body;
+  check(oldToken.status === "revoked" && oldToken.rotated_to === fresh.token_id, "the old token is revoked and points to its successor");
+  await page.locator("#tokens tbody tr", { hasText: "replaces " + oldId }).waitFor();
+  check(await staging.count() === 2, "the list shows the successor beside the old token");
+  await page.screenshot({ path: join(artifacts, "console-rotated.png") });
+
   check(consoleErrors.length === 0, "no errors in the page's console (" + consoleErrors.join("; ") + ")");
   await cleanUp();
   console.log("# " + checks + " checks passed; screenshots in " + artifacts);
