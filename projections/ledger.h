@@ -130,9 +130,11 @@ class Ledger {
   void Rotate(RotateTokenCommand command, CreateDone done);
 
   // See ActiveTokenIndex::Validate; the time is this ledger's clock. Lock-free, allocation-free.
+  // use: whether an active answer counts as a use (last_used_at); a lookup that is not a client
+  // presenting its token (a leak report, say) passes Use::kDontRecord.
   Validity Validate(std::string_view secret, std::optional<std::string_view> required_namespace,
-                    ActiveToken* out) const {
-    return index_.Validate(secret, required_namespace, clock_->Now(), out);
+                    ActiveToken* out, Use use = Use::kRecord) const {
+    return index_.Validate(secret, required_namespace, clock_->Now(), out, use);
   }
 
   // See ActiveTokenIndex::ValidateBatch; the time is this ledger's clock.

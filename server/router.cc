@@ -856,7 +856,10 @@ void Router::HandleRevokeLeaked(const HttpRequest& request, const Params&, Reply
   for (const json::value& token : tokens->as_array()) {
     if (!token.is_string()) return reply.Set(ErrorResponse(400, "invalid_argument", "every token must be a string"));
     projections::ActiveToken active;
-    if (ledger_.Validate(token.get_string(), std::nullopt, &active) != projections::Validity::kActive) continue;
+    // Finding a reported token is not a use of it: its last_used_at stays the last real one.
+    if (ledger_.Validate(token.get_string(), std::nullopt, &active, projections::Use::kDontRecord) !=
+        projections::Validity::kActive)
+      continue;
     std::string id(active.token_id());
     if (std::find(command.ids.begin(), command.ids.end(), id) == command.ids.end()) command.ids.push_back(std::move(id));
   }

@@ -572,6 +572,8 @@ BOOST_AUTO_TEST_CASE(revoke_leaked_revokes_active_tokens_by_value_and_says_only_
   BOOST_TEST(r.body.find("other") == std::string::npos);
   BOOST_TEST(r.body.find("tok_") == std::string::npos);
   BOOST_TEST(ledger->head_seq() == 5u);  // both revocations in one append
+  // Finding a reported token is not a use of it.
+  BOOST_TEST(json::parse(Call("GET", "/v1/namespaces/acme/tokens/" + S(a, "id")).body).at("last_used_at").is_null());
   for (const json::object* t : {&a, &b}) {
     auto history = Call("GET", "/v1/tokens/" + S(*t, "id") + "/history");
     BOOST_TEST(history.body.find(R"("reason":"leaked")") != std::string::npos, history.body);
