@@ -194,6 +194,17 @@ function cell(text, className) {
   return td;
 }
 
+// A button that looks like a link, with an accessible name saying which token it acts on.
+function linkButton(text, label, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "link";
+  button.textContent = text;
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", onClick);
+  return button;
+}
+
 function expiryCell(t) {
   const td = cell(formatTime(t.expires_at), "time");
   if (t.status !== "active") return td;
@@ -241,22 +252,9 @@ function renderTokens() {
     status.appendChild(badge);
     tr.appendChild(status);
     const actions = cell();
-    const history = document.createElement("button");
-    history.type = "button";
-    history.className = "link";
-    history.textContent = "History";
-    history.setAttribute("aria-label", "History of " + t.name);
-    history.addEventListener("click", () => showHistory(t));
-    actions.appendChild(history);
-    if (t.status === "active" && !t.rotated_to) {
-      const rotate = document.createElement("button");
-      rotate.type = "button";
-      rotate.className = "link";
-      rotate.textContent = "Rotate";
-      rotate.setAttribute("aria-label", "Rotate " + t.name);
-      rotate.addEventListener("click", () => askRotate(t));
-      actions.appendChild(rotate);
-    }
+    actions.appendChild(linkButton("History", "History of " + t.name, () => showHistory(t)));
+    if (t.status === "active" && !t.rotated_to)
+      actions.appendChild(linkButton("Rotate", "Rotate " + t.name, () => askRotate(t)));
     tr.appendChild(actions);
     rows.push(tr);
   }
