@@ -6,7 +6,10 @@
 #include <set>
 #include <thread>
 
+#include <boost/asio.hpp>
+
 #include "core/digest.h"
+#include "core/http_client.h"
 #include "events/storage.h"
 #include "server/webhook_outbox.h"
 #include "server/webhooks.h"
@@ -44,6 +47,25 @@ BOOST_AUTO_TEST_CASE(the_signature_is_an_hmac_of_timestamp_dot_body) {
   BOOST_TEST(signature.size() == 7u + 64u);
   BOOST_TEST(WebhookSignature("tlwhk_key", "1796412189", body) != signature);  // a replay at another time fails
   BOOST_TEST(WebhookSignature("tlwhk_kez", "1796412188", body) != signature);
+}
+
+BOOST_AUTO_TEST_CASE(a_receiver_that_never_answers_costs_one_timeout) {
+  // Accepts and then says nothing: each step of the client must give up at its timeout (Beast
+  // bounds asynchronous operations only, which is why the client runs every step async).
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  boost::asio::ip::tcp::socket held(ioc);
+  std::thread accepter([&] { acceptor.accept(held); });
+  auto client = core::HttpClient::Create("http://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()),
+                                         std::chrono::milliseconds(300));
+  BOOST_REQUIRE(client.ok());
+  auto start = std::chrono::steady_clock::now();
+  auto r = (*client)->Request("POST", "/hook", "{}");
+  auto took = std::chrono::steady_clock::now() - start;
+  BOOST_TEST(!r.ok());
+  BOOST_TEST(took >= std::chrono::milliseconds(250));
+  BOOST_TEST(took < std::chrono::seconds(3));
+  accepter.join();
 }
 
 BOOST_AUTO_TEST_CASE(the_outbox_keeps_order_positions_and_trims) {
